@@ -1,0 +1,171 @@
+// Package controller holds the Canary reconciler: it reads the cluster
+// through the informer cache, asks the routers and workload helpers to
+// converge the generated objects, and records progress in the Canary's
+// status, conditions and events.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+	"github.com/serin-dev/serin/internal/router/kubernetes"
+)
+
+// +kubebuilder:rbac:groups=flagger.app,resources=canaries,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=flagger.app,resources=canaries/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=flagger.app,resources=canaries/finalizers,verbs=update
+// +kubebuilder:rbac:groups=flagger.app,resources=metrictemplates;alertproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;configmaps;secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// CanaryReconciler reconciles Canaries.
+type CanaryReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	Routers  *router.Factory
+	Services *kubernetes.Services
+	// DefaultProvider applies to canaries without spec.provider.
+	DefaultProvider string
+	// SelectorLabels are the candidate selector labels, in order.
+	SelectorLabels []string
+}
+
+// scope is what one reconcile of a canary works on.
+type scope struct {
+	canary     *flaggerv1.Canary
+	target     *appsv1.Deployment
+	labelKey   string
+	labelValue string
+	router     router.Router
+}
+
+// Reconcile converges one Canary. Its status is written once, at the end,
+// and only when it changed.
+func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	canary := &flaggerv1.Canary{}
+	if err := r.Get(ctx, req.NamespacedName, canary); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := canary.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, before, canary); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+	if !canary.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	s, err := r.newScope(ctx, canary)
+	if err != nil {
+		return ctrl.Result{}, r.reportProblem(ctx, canary, err)
+	}
+	res, err = r.reconcileCanary(ctx, s)
+	if err != nil {
+		return res, r.reportProblem(ctx, canary, err)
+	}
+	r.setReady(canary)
+	return res, nil
+}
+
+// reconcileCanary runs the phase functions.
+func (r *CanaryReconciler) reconcileCanary(ctx context.Context, s *scope) (ctrl.Result, error) {
+	switch s.canary.Status.Phase {
+	case "", flaggerv1.CanaryPhaseInitializing:
+		return r.initialize(ctx, s)
+	default:
+		return ctrl.Result{}, r.reconcileRouting(ctx, s)
+	}
+}
+
+// newScope reads the target and picks the router.
+func (r *CanaryReconciler) newScope(ctx context.Context, c *flaggerv1.Canary) (*scope, error) {
+	ref := c.Spec.TargetRef
+	if ref.Kind != "Deployment" {
+		return nil, &problem{reason: "UnsupportedTarget", stalled: true,
+			message: fmt.Sprintf("spec.targetRef.kind %s is not supported yet: only Deployment targets can be released", ref.Kind)}
+	}
+	target := &appsv1.Deployment{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, target); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, &problem{reason: "TargetNotFound",
+				message: fmt.Sprintf("Deployment %s not found in namespace %s: create it or correct spec.targetRef.name", ref.Name, c.Namespace)}
+		}
+		return nil, fmt.Errorf("get target deployment %s: %w", ref.Name, err)
+	}
+	key, value, err := workloadSelector(target, r.SelectorLabels)
+	if err != nil {
+		return nil, &problem{reason: "SelectorLabelMissing", stalled: true, message: err.Error()}
+	}
+	provider := c.GetProvider(r.DefaultProvider)
+	rt, err := r.Routers.For(provider)
+	if err != nil {
+		return nil, &problem{reason: "UnknownProvider", stalled: true, message: err.Error()}
+	}
+	return &scope{canary: c, target: target, labelKey: key, labelValue: value, router: rt}, nil
+}
+
+// reconcileRouting converges the services and the provider's routing
+// objects.
+func (r *CanaryReconciler) reconcileRouting(ctx context.Context, s *scope) error {
+	set := kubernetes.ServiceSet{LabelKey: s.labelKey, LabelValue: s.labelValue}
+	if err := r.Services.Reconcile(ctx, s.canary, set); err != nil {
+		return err
+	}
+	if err := s.router.Reconcile(ctx, s.canary); err != nil {
+		return fmt.Errorf("reconcile routing for provider %s: %w", s.canary.GetProvider(r.DefaultProvider), err)
+	}
+	return nil
+}
+
+// patchStatus writes the status subresource when it changed.
+func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flaggerv1.Canary) error {
+	if equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("patch status of canary %s: %w", after, err)
+	}
+	return nil
+}
+
+// now is the reconciler's clock, truncated as the API stores times.
+func (r *CanaryReconciler) now() time.Time { return r.Clock.Now().Truncate(time.Second) }
+
+// problem is a condition the user must act on; it becomes a Ready=False
+// condition and a Warning event. Stalled problems need a spec or target
+// change; others may clear by themselves.
+type problem struct {
+	reason  string
+	message string
+	stalled bool
+}
+
+func (p *problem) Error() string { return p.message }
+
+// asProblem unwraps a problem, or wraps an unexpected error as one.
+func asProblem(err error) *problem {
+	var p *problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return &problem{reason: "ReconcileError", message: err.Error()}
+}

@@ -1,0 +1,212 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/workload"
+)
+
+func workloadSelector(d *appsv1.Deployment, candidates []string) (string, string, error) {
+	return workload.SelectorLabel(d, candidates)
+}
+
+// initialize creates the primary workload, its configs, autoscaler and the
+// routing; once the primary is available it scales the target to zero and
+// marks the canary Initialized. Each step is idempotent, so a restart at
+// any point resumes where it stopped.
+func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Result, error) {
+	c := s.canary
+	tracked, checksums, err := r.copyConfigs(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// Routing first: App Mesh's sidecar injector needs the virtual nodes
+	// before primary pods start.
+	if err := r.reconcileRouting(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	spec := workload.PrimarySpec{Target: s.target, LabelKey: s.labelKey, LabelValue: s.labelValue, TrackedConfig: tracked}
+	primary, err := r.ensurePrimary(ctx, c, spec)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcilePrimaryAutoscaler(ctx, c); err != nil {
+		return ctrl.Result{}, err
+	}
+	readyPerc := flaggerv1.DefaultReadyPerc
+	if a := c.GetAnalysis(); a != nil && a.PrimaryReadyThreshold != nil {
+		readyPerc = *a.PrimaryReadyThreshold
+	}
+	if rd := workload.DeploymentReadiness(primary, readyPerc); !rd.Ready {
+		r.setPhase(c, flaggerv1.CanaryPhaseInitializing, metav1.ConditionUnknown, rd.Message)
+		// The primary's status changes enqueue the canary; the interval is
+		// only a fallback.
+		return ctrl.Result{RequeueAfter: c.GetInterval()}, nil
+	}
+	if err := r.scaleTo(ctx, s.target, 0); err != nil {
+		return ctrl.Result{}, err
+	}
+	hash := workload.TemplateHash(&s.target.Spec.Template)
+	c.Status.LastAppliedSpec, c.Status.LastPromotedSpec = hash, hash
+	c.Status.TrackedConfigs = checksums
+	c.Status.CanaryWeight, c.Status.FailedChecks, c.Status.Iterations = 0, 0, 0
+	r.setPhase(c, flaggerv1.CanaryPhaseInitialized, metav1.ConditionTrue, "Deployment initialization completed.")
+	r.info(ctx, c, "Initialized", "Initialization done! %s", c)
+	return ctrl.Result{}, nil
+}
+
+// copyConfigs copies the ConfigMaps and Secrets the target references to
+// <name>-primary and returns which are tracked and their checksums.
+func (r *CanaryReconciler) copyConfigs(ctx context.Context, s *scope) (map[string]bool, *map[string]string, error) {
+	tracked := map[string]bool{}
+	checksums := map[string]string{}
+	for _, ref := range workload.ConfigRefs(&s.target.Spec.Template.Spec) {
+		sum, ok, err := r.copyConfig(ctx, s.canary, ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			tracked[ref.Key()] = true
+			checksums[ref.Key()] = sum
+		}
+	}
+	if len(checksums) == 0 {
+		return tracked, nil, nil
+	}
+	return tracked, &checksums, nil
+}
+
+// copyConfig copies one config; ok is false when it is not tracked
+// (disabled by annotation, or an optional reference that does not exist).
+func (r *CanaryReconciler) copyConfig(ctx context.Context, c *flaggerv1.Canary, ref workload.ConfigRef) (sum string, ok bool, err error) {
+	key := client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}
+	var src, dst client.Object
+	if ref.Kind == workload.ConfigMapKind {
+		src, dst = &corev1.ConfigMap{}, &corev1.ConfigMap{}
+	} else {
+		src, dst = &corev1.Secret{}, &corev1.Secret{}
+	}
+	if err := r.Get(ctx, key, src); err != nil {
+		if apierrors.IsNotFound(err) && ref.Optional {
+			return "", false, nil
+		}
+		if apierrors.IsNotFound(err) {
+			return "", false, &problem{reason: "ConfigNotFound", message: fmt.Sprintf(
+				"%s %s referenced by deployment %s not found: create it or mark the reference optional", kindName(ref.Kind), ref.Name, c.Spec.TargetRef.Name)}
+		}
+		return "", false, fmt.Errorf("read %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	if src.GetAnnotations()[workload.TrackingAnnotation] == "disabled" {
+		return "", false, nil
+	}
+	dst.SetName(workload.PrimaryName(ref.Name))
+	dst.SetNamespace(c.Namespace)
+	_, err = controllerutil.CreateOrPatch(ctx, r.Client, dst, func() error {
+		dst.SetLabels(src.GetLabels())
+		switch d := dst.(type) {
+		case *corev1.ConfigMap:
+			s := src.(*corev1.ConfigMap)
+			d.Data, d.BinaryData = s.Data, s.BinaryData
+			sum = workload.Checksum(s.Data, s.BinaryData)
+		case *corev1.Secret:
+			s := src.(*corev1.Secret)
+			d.Type, d.Data = s.Type, s.Data
+			sum = workload.Checksum(s.StringData, s.Data)
+		}
+		return controllerutil.SetControllerReference(c, dst, r.Scheme)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("copy %s %s to %s: %w", ref.Kind, ref.Name, dst.GetName(), err)
+	}
+	return sum, true, nil
+}
+
+func kindName(k workload.ConfigKind) string {
+	if k == workload.ConfigMapKind {
+		return "ConfigMap"
+	}
+	return "Secret"
+}
+
+// ensurePrimary creates the primary Deployment if it does not exist. An
+// existing primary is left alone: only a promotion changes it.
+func (r *CanaryReconciler) ensurePrimary(ctx context.Context, c *flaggerv1.Canary, spec workload.PrimarySpec) (*appsv1.Deployment, error) {
+	primary := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: spec.PrimaryName()}, primary)
+	if err == nil {
+		return primary, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get primary %s: %w", spec.PrimaryName(), err)
+	}
+	primary = spec.NewPrimary()
+	if err := controllerutil.SetControllerReference(c, primary, r.Scheme); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, primary); err != nil {
+		return nil, fmt.Errorf("create primary %s: %w", primary.Name, err)
+	}
+	r.info(ctx, c, "Initializing", "Deployment %s.%s created", primary.Name, primary.Namespace)
+	return primary, nil
+}
+
+// reconcilePrimaryAutoscaler keeps <hpa>-primary a copy of the target's
+// autoscaler aimed at the primary.
+func (r *CanaryReconciler) reconcilePrimaryAutoscaler(ctx context.Context, c *flaggerv1.Canary) error {
+	ref := c.Spec.AutoscalerRef
+	if ref == nil {
+		return nil
+	}
+	src := &autoscalingv2.HorizontalPodAutoscaler{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return &problem{reason: "AutoscalerNotFound", message: fmt.Sprintf(
+				"HorizontalPodAutoscaler %s not found in namespace %s: create it or correct spec.autoscalerRef.name", ref.Name, c.Namespace)}
+		}
+		return fmt.Errorf("get autoscaler %s: %w", ref.Name, err)
+	}
+	dst := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: workload.PrimaryName(ref.Name), Namespace: c.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, dst, func() error {
+		dst.Labels = src.Labels
+		spec := src.Spec.DeepCopy()
+		spec.ScaleTargetRef.Name = workload.PrimaryName(c.Spec.TargetRef.Name)
+		if p := ref.PrimaryScalerReplicas; p != nil {
+			if p.MinReplicas != nil {
+				spec.MinReplicas = p.MinReplicas
+			}
+			if p.MaxReplicas != nil {
+				spec.MaxReplicas = *p.MaxReplicas
+			}
+		}
+		dst.Spec = *spec
+		return controllerutil.SetControllerReference(c, dst, r.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile autoscaler %s: %w", dst.Name, err)
+	}
+	return nil
+}
+
+// scaleTo patches a Deployment's replicas when they differ.
+func (r *CanaryReconciler) scaleTo(ctx context.Context, d *appsv1.Deployment, replicas int32) error {
+	if d.Spec.Replicas != nil && *d.Spec.Replicas == replicas {
+		return nil
+	}
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Spec.Replicas = &replicas
+	if err := r.Patch(ctx, d, patch); err != nil {
+		return fmt.Errorf("scale %s to %d: %w", d.Name, replicas, err)
+	}
+	return nil
+}

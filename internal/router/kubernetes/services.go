@@ -1,0 +1,131 @@
+// Package kubernetes reconciles the ClusterIP services of a canary (apex,
+// primary and canary) and implements the kubernetes provider, which routes
+// no traffic by weight: the apex service always selects the primary, and
+// blue/green analysis exercises the canary service directly.
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+)
+
+// ServiceSet is what the services select: the selector label and its
+// value on target pods (primary pods carry value-primary).
+type ServiceSet struct {
+	LabelKey   string
+	LabelValue string
+	// ApexAnnotations are added to the apex service (App Mesh gateway).
+	ApexAnnotations map[string]string
+}
+
+// Services reconciles the three ClusterIP services.
+type Services struct {
+	Client client.Client
+	Scheme *runtime.Scheme
+}
+
+// Reconcile creates or patches <svc>, <svc>-primary and <svc>-canary; it
+// writes nothing when they already match.
+func (s *Services) Reconcile(ctx context.Context, c *flaggerv1.Canary, set ServiceSet) error {
+	name := c.GetServiceName()
+	primarySel := map[string]string{set.LabelKey: set.LabelValue + "-primary"}
+	canarySel := map[string]string{set.LabelKey: set.LabelValue}
+	apexMeta := mergeMeta(c.Spec.Service.Apex, set.ApexAnnotations)
+	for _, svc := range []struct {
+		name     string
+		selector map[string]string
+		meta     *flaggerv1.CustomMetadata
+	}{
+		{name, primarySel, apexMeta},
+		{name + "-primary", primarySel, c.Spec.Service.Primary},
+		{name + "-canary", canarySel, c.Spec.Service.Canary},
+	} {
+		if err := s.reconcileService(ctx, c, svc.name, svc.selector, svc.meta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, name string, selector map[string]string, meta *flaggerv1.CustomMetadata) error {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
+	_, err := controllerutil.CreateOrPatch(ctx, s.Client, svc, func() error {
+		svc.Labels = merge(svc.Labels, map[string]string{"app": name})
+		if meta != nil {
+			svc.Labels = merge(svc.Labels, meta.Labels)
+			svc.Annotations = merge(svc.Annotations, meta.Annotations)
+		}
+		svc.Spec.Type = corev1.ServiceTypeClusterIP
+		svc.Spec.Selector = selector
+		svc.Spec.Ports = []corev1.ServicePort{servicePort(c)}
+		return controllerutil.SetControllerReference(c, svc, s.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile service %s: %w", name, err)
+	}
+	return nil
+}
+
+func servicePort(c *flaggerv1.Canary) corev1.ServicePort {
+	target := c.Spec.Service.TargetPort
+	if target.Type == intstr.Int && target.IntVal == 0 && target.StrVal == "" {
+		target = intstr.FromInt32(c.Spec.Service.Port)
+	}
+	p := corev1.ServicePort{Name: c.GetPortName(), Protocol: corev1.ProtocolTCP, Port: c.Spec.Service.Port, TargetPort: target}
+	if c.Spec.Service.AppProtocol != "" {
+		p.AppProtocol = &c.Spec.Service.AppProtocol
+	}
+	return p
+}
+
+func mergeMeta(m *flaggerv1.CustomMetadata, annotations map[string]string) *flaggerv1.CustomMetadata {
+	out := &flaggerv1.CustomMetadata{Annotations: annotations}
+	if m != nil {
+		out.Labels = m.Labels
+		out.Annotations = merge(m.Annotations, annotations)
+	}
+	return out
+}
+
+func merge(dst, src map[string]string) map[string]string {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]string, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// Router is the kubernetes provider: it has no routing object of its own,
+// so all traffic stays on the primary service.
+type Router struct{}
+
+var _ router.Router = Router{}
+
+// Reconcile has nothing beyond the services to reconcile.
+func (Router) Reconcile(context.Context, *flaggerv1.Canary) error { return nil }
+
+// SetRoutes is a no-op: ClusterIP services cannot split traffic.
+func (Router) SetRoutes(context.Context, *flaggerv1.Canary, router.Weights) error { return nil }
+
+// GetRoutes reports all traffic on the primary.
+func (Router) GetRoutes(context.Context, *flaggerv1.Canary) (router.Weights, error) {
+	return router.Weights{Primary: 100}, nil
+}
+
+// Finalize has nothing to restore.
+func (Router) Finalize(context.Context, *flaggerv1.Canary) error { return nil }

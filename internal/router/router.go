@@ -1,0 +1,59 @@
+// Package router turns a canary's traffic decisions into routing objects.
+// Every provider implements Router; the ClusterIP services that all
+// providers route to are reconciled by package router/kubernetes.
+package router
+
+import (
+	"context"
+	"fmt"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+)
+
+// Weights split a canary's traffic, in percent; Primary + Canary = 100.
+type Weights struct {
+	Primary int
+	Canary  int
+	// Mirrored copies primary traffic to the canary (providers that can).
+	Mirrored bool
+}
+
+// Router owns the routing objects of one provider.
+type Router interface {
+	// Reconcile creates or updates the routing objects for the canary. It
+	// writes nothing when they already match, keeps fields others own, and
+	// never changes the current weights.
+	Reconcile(ctx context.Context, c *flaggerv1.Canary) error
+	// SetRoutes writes the weights to the routing objects.
+	SetRoutes(ctx context.Context, c *flaggerv1.Canary, w Weights) error
+	// GetRoutes reads the weights from the routing objects, the source of
+	// truth for where traffic goes.
+	GetRoutes(ctx context.Context, c *flaggerv1.Canary) (Weights, error)
+	// Finalize runs when the Canary is deleted with revertOnDeletion: it
+	// routes all traffic to the target workload and removes what would
+	// otherwise be left pointing at the primary.
+	Finalize(ctx context.Context, c *flaggerv1.Canary) error
+}
+
+// UnknownProviderError names a provider no router implements.
+type UnknownProviderError struct{ Provider string }
+
+func (e *UnknownProviderError) Error() string {
+	return fmt.Sprintf("provider %q is not supported: use kubernetes, appmesh, appmesh:v1beta2 or gatewayapi:v1", e.Provider)
+}
+
+// Factory returns the router of a provider.
+type Factory struct {
+	routers map[string]Router
+}
+
+// NewFactory maps provider names to routers.
+func NewFactory(routers map[string]Router) *Factory { return &Factory{routers: routers} }
+
+// For returns the router of provider.
+func (f *Factory) For(provider string) (Router, error) {
+	if r, ok := f.routers[provider]; ok {
+		return r, nil
+	}
+	return nil, &UnknownProviderError{Provider: provider}
+}

@@ -1,0 +1,138 @@
+// Package framework runs Serin's integration tests: one local control plane
+// per test package, the operator as a real process that tests can kill and
+// restart, per-test namespaces, YAML fixtures and condition waits.
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/test/cluster"
+)
+
+// Env is the shared state of a test package.
+type Env struct {
+	Cluster *cluster.Cluster
+	Client  client.Client
+	Scheme  *runtime.Scheme
+	Root    string
+	// Artifacts keeps logs of a run; it is removed when all tests pass.
+	Artifacts string
+	// OperatorBin is the serin binary built for this run.
+	OperatorBin string
+}
+
+// Main starts a cluster (and builds the operator), runs the tests and
+// stops everything, also on SIGINT/SIGTERM. Logs are kept when tests fail.
+func Main(m *testing.M, name string) {
+	os.Exit(run(m, name))
+}
+
+func run(m *testing.M, name string) int {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	artifacts, err := os.MkdirTemp("", "serin-"+name+"-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(artifacts, "cluster"), CRDPaths: CRDPaths(root)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start local cluster:", err)
+		return 1
+	}
+	stopOnSignal(c)
+	fmt.Fprintf(os.Stderr, "local cluster up in %.1fs (%s)\n", time.Since(start).Seconds(), artifacts)
+	bin := filepath.Join(artifacts, "serin")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "serin")).CombinedOutput(); err != nil {
+		c.Stop()
+		fmt.Fprintf(os.Stderr, "build operator: %v\n%s", err, out)
+		return 1
+	}
+	scheme := NewScheme()
+	cl, err := c.Client(client.Options{Scheme: scheme})
+	if err != nil {
+		c.Stop()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env = &Env{Cluster: c, Client: cl, Scheme: scheme, Root: root, Artifacts: artifacts, OperatorBin: bin}
+	code := m.Run()
+	c.Stop()
+	if code == 0 {
+		_ = os.RemoveAll(artifacts)
+	} else {
+		fmt.Fprintf(os.Stderr, "logs of the failed run are kept in %s\n", artifacts)
+	}
+	return code
+}
+
+var env *Env
+
+// Get returns the package's environment.
+func Get() *Env { return env }
+
+// CRDPaths are the CRDs the test cluster installs.
+func CRDPaths(root string) []string {
+	return cluster.CRDPaths(root)
+}
+
+// NewScheme knows the built-in kinds and flagger.app/v1beta1.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = flaggerv1.AddToScheme(s)
+	return s
+}
+
+func stopOnSignal(c *cluster.Cluster) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		c.Stop()
+		os.Exit(130)
+	}()
+}
+
+// Namespace creates a namespace for one test and deletes it afterwards.
+func (e *Env) Namespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
+	if err := e.Client.Create(context.Background(), ns); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Client.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// Kubectl runs the cluster's kubectl and returns its output.
+func (e *Env) Kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(e.Cluster.Binaries.Kubectl, append([]string{"--kubeconfig", e.Cluster.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,72 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Metric returns the sum of the samples of a counter or gauge exposed by
+// the operator whose labels include labels.
+func (o *Operator) Metric(ctx context.Context, name string, labels map[string]string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.MetricsURL, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", o.MetricsURL, err)
+	}
+	mf, ok := families[name]
+	if !ok {
+		return 0, nil
+	}
+	sum := 0.0
+	for _, m := range mf.GetMetric() {
+		have := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			have[lp.GetName()] = lp.GetValue()
+		}
+		match := true
+		for k, v := range labels {
+			match = match && have[k] == v
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum, nil
+}
+
+// Settled reports whether the operator has finished at least one canary
+// reconcile and has nothing queued or in flight.
+func (o *Operator) Settled(ctx context.Context) (bool, string) {
+	done, err := o.Metric(ctx, "controller_runtime_reconcile_total", map[string]string{"controller": "canary"})
+	if err != nil {
+		return false, err.Error()
+	}
+	depth, err := o.Metric(ctx, "workqueue_depth", map[string]string{"name": "canary"})
+	if err != nil {
+		return false, err.Error()
+	}
+	active, err := o.Metric(ctx, "controller_runtime_active_workers", map[string]string{"controller": "canary"})
+	if err != nil {
+		return false, err.Error()
+	}
+	return done >= 1 && depth == 0 && active == 0, fmt.Sprintf("reconciles=%v queue=%v active=%v", done, depth, active)
+}
