@@ -5,7 +5,7 @@ package v1beta1
 // a weighted canary, or (with iterations) blue/green, or (with iterations
 // and match) A/B testing.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.stepWeight), has(self.stepWeights), has(self.iterations)].filter(x, x).size() == 1",message="set exactly one of stepWeight, stepWeights (weighted canary) or iterations (blue/green, or A/B with match)"
+// +kubebuilder:validation:XValidation:rule="(has(self.stepWeight) ? 1 : 0) + (has(self.stepWeights) ? 1 : 0) + (has(self.iterations) ? 1 : 0) == 1",message="set exactly one of stepWeight, stepWeights (weighted canary) or iterations (blue/green, or A/B with match)"
 // +kubebuilder:validation:XValidation:rule="!has(self.match) || has(self.iterations)",message="match (A/B testing) needs iterations: the number of analysis runs before promotion"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxWeight) || !has(self.stepWeight) || self.stepWeight <= self.maxWeight",message="stepWeight must not exceed maxWeight"
 type CanaryAnalysis struct {
@@ -46,6 +46,7 @@ type CanaryAnalysis struct {
 
 	// stepWeights are the canary weights of successive steps, ascending.
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:Minimum=1
 	// +kubebuilder:validation:items:Maximum=100
 	// +kubebuilder:validation:XValidation:rule="self.isSorted()",message="stepWeights must be in ascending order"
@@ -91,6 +92,7 @@ type CanaryAnalysis struct {
 	Webhooks []CanaryWebhook `json:"webhooks,omitempty"`
 
 	// match selects the requests routed to the canary in A/B testing.
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Match []HTTPMatchRequest `json:"match,omitempty"`
 

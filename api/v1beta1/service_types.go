@@ -47,6 +47,7 @@ type CanaryService struct {
 	Retries *HTTPRetry `json:"retries,omitempty"`
 
 	// match restricts the mesh route, e.g. to a URI prefix.
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Match []HTTPMatchRequest `json:"match,omitempty"`
 
@@ -113,6 +114,7 @@ type HTTPRetry struct {
 // HTTPMatchRequest selects requests by headers or URI.
 type HTTPMatchRequest struct {
 	// headers to match, by header name.
+	// +kubebuilder:validation:MaxProperties=16
 	// +optional
 	Headers map[string]StringMatch `json:"headers,omitempty"`
 
@@ -131,7 +133,7 @@ type HTTPMatchRequest struct {
 
 // StringMatch matches a string one way.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.exact), has(self.prefix), has(self.suffix), has(self.regex)].filter(x, x).size() == 1",message="a string match sets exactly one of exact, prefix, suffix or regex"
+// +kubebuilder:validation:XValidation:rule="(has(self.exact) ? 1 : 0) + (has(self.prefix) ? 1 : 0) + (has(self.suffix) ? 1 : 0) + (has(self.regex) ? 1 : 0) == 1",message="a string match sets exactly one of exact, prefix, suffix or regex"
 type StringMatch struct {
 	// exact value.
 	// +optional

@@ -172,6 +172,8 @@ func apiserverArgs(dir string, p *pki, etcdURL string, port int) []string {
 		"--client-ca-file=" + p.caFile,
 		"--token-auth-file=" + p.tokenFile,
 		"--authorization-mode=RBAC",
+		// A loopback address cannot be published as the kubernetes endpoint.
+		"--endpoint-reconciler-type=none",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file=" + p.saPubFile,
 		"--service-account-signing-key-file=" + p.saKeyFile,

@@ -56,6 +56,17 @@ func TestRestartAfterInitializationWritesNothing(t *testing.T) {
 	e.Apply(t, ns, "canary-v1beta1.yaml")
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	framework.Eventually(t, 30*time.Second, "the first operator to settle", op.Settled)
+	// The Deployment controller, not the operator, keeps writing the
+	// target's status until its pods are gone.
+	framework.Eventually(t, 30*time.Second, "the target's scale-down to finish", func(ctx context.Context) (bool, string) {
+		d := &appsv1.Deployment{}
+		if err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "podinfo"}, d); err != nil {
+			return false, err.Error()
+		}
+		s := d.Status
+		terminating := s.TerminatingReplicas != nil && *s.TerminatingReplicas > 0
+		return s.ObservedGeneration == d.Generation && s.Replicas == 0 && !terminating, fmt.Sprintf("status %+v", s)
+	})
 	before := resourceVersions(t, ns)
 	op.Kill()
 

@@ -102,9 +102,9 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			want: []string{"spec.analysis", "match (A/B testing) needs iterations"},
 		},
 		"thresholdRange min must not exceed max": {
-			file: "canary-v1beta1.yaml",
+			file:   "canary-v1beta1.yaml",
 			mutate: set(map[string]any{"min": int64(99), "max": int64(50)}, "spec", "analysis", "metrics", "0", "thresholdRange"),
-			want: []string{"spec.analysis.metrics[0].thresholdRange", "thresholdRange.min must not exceed thresholdRange.max"},
+			want:   []string{"spec.analysis.metrics[0].thresholdRange", "thresholdRange.min must not exceed thresholdRange.max"},
 		},
 		"a custom metric needs a template": {
 			file: "canary-v1beta1.yaml", mutate: set("error-rate", "spec", "analysis", "metrics", "0", "name"),

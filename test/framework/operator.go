@@ -20,9 +20,9 @@ type Operator struct {
 	logPath string
 	// MetricsURL is the operator's /metrics endpoint.
 	MetricsURL string
-	done    chan struct{}
-	mu      sync.Mutex
-	stopped bool
+	done       chan struct{}
+	mu         sync.Mutex
+	stopped    bool
 }
 
 // StartOperator runs the operator against the test cluster with extra
