@@ -16,10 +16,10 @@ const (
 	// DefaultMaxWeightV1alpha3 is the maxWeight of a spec.canaryAnalysis.
 	DefaultMaxWeightV1alpha3 = 50
 	// DefaultMaxWeight is the maxWeight of a spec.analysis.
-	DefaultMaxWeight   = 100
-	DefaultPortName    = "http"
-	DefaultReadyPerc   = 100
-	defaultProvider    = "kubernetes"
+	DefaultMaxWeight = 100
+	DefaultPortName  = "http"
+	DefaultReadyPerc = 100
+	defaultProvider  = "kubernetes"
 )
 
 // GetAnalysis returns spec.analysis, or spec.canaryAnalysis as v1alpha3

@@ -87,4 +87,3 @@ func requests(items []flaggerv1.Canary, keep func(flaggerv1.Canary) bool) []reco
 	}
 	return out
 }
-
