@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 )
 
@@ -33,6 +36,34 @@ type Router interface {
 	// routes all traffic to the target workload and removes what would
 	// otherwise be left pointing at the primary.
 	Finalize(ctx context.Context, c *flaggerv1.Canary) error
+	// Cleanup deletes this provider's routing objects of the canary, when
+	// the canary has moved to another provider.
+	Cleanup(ctx context.Context, c *flaggerv1.Canary) error
+}
+
+// MissingKindError says that a provider's CRD is not installed.
+type MissingKindError struct {
+	// Kind and APIVersion of the missing resource, e.g. VirtualRouter and
+	// appmesh.k8s.aws/v1beta2.
+	Kind, APIVersion string
+	// Install tells the user how to get it.
+	Install string
+	Err     error
+}
+
+func (e *MissingKindError) Error() string {
+	return fmt.Sprintf("the %s kind (%s) is not installed in the cluster: %s", e.Kind, e.APIVersion, e.Install)
+}
+
+func (e *MissingKindError) Unwrap() error { return e.Err }
+
+// CheckKind turns a "no matches for kind" error from the API server or the
+// REST mapper into a MissingKindError; other errors pass unchanged.
+func CheckKind(err error, kind, apiVersion, install string) error {
+	if err != nil && (meta.IsNoMatchError(err) || discovery.IsGroupDiscoveryFailedError(err)) {
+		return &MissingKindError{Kind: kind, APIVersion: apiVersion, Install: install, Err: err}
+	}
+	return err
 }
 
 // UnknownProviderError names a provider no router implements.

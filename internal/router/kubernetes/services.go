@@ -129,3 +129,6 @@ func (Router) GetRoutes(context.Context, *flaggerv1.Canary) (router.Weights, err
 
 // Finalize has nothing to restore.
 func (Router) Finalize(context.Context, *flaggerv1.Canary) error { return nil }
+
+// Cleanup has nothing to delete.
+func (Router) Cleanup(context.Context, *flaggerv1.Canary) error { return nil }
