@@ -192,12 +192,53 @@ type CanaryStatus struct {
 	// +optional
 	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
 
+	// lastAnalysis explains the last analysis run: each check's measured
+	// value, threshold and verdict, and the decision taken.
+	// +optional
+	LastAnalysis *AnalysisRecord `json:"lastAnalysis,omitempty"`
+
 	// conditions: Promoted (reason = phase, as in Flagger) and Ready, which
 	// says whether the operator could reconcile the canary and why not.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AnalysisRecord is one analysis run, kept so that kubectl get canary -o
+// yaml explains every halt with its numbers.
+type AnalysisRecord struct {
+	// time of the run; the next run is due one interval later.
+	Time metav1.Time `json:"time"`
+	// canaryWeight during the run.
+	CanaryWeight int `json:"canaryWeight"`
+	// passed is true when every check passed.
+	Passed bool `json:"passed"`
+	// checks are the run's webhook and metric results, in order.
+	// +optional
+	Checks []CheckResult `json:"checks,omitempty"`
+	// decision taken, in the words of the event.
+	// +optional
+	Decision string `json:"decision,omitempty"`
+}
+
+// CheckResult is one webhook or metric check of an analysis run.
+type CheckResult struct {
+	// name of the metric or webhook.
+	Name string `json:"name"`
+	// kind is "metric" or the webhook type.
+	Kind string `json:"kind"`
+	// value measured, as text (metrics only).
+	// +optional
+	Value string `json:"value,omitempty"`
+	// threshold the value was held to, e.g. ">= 99" or "<= 500".
+	// +optional
+	Threshold string `json:"threshold,omitempty"`
+	// passed is the verdict.
+	Passed bool `json:"passed"`
+	// message explains a failure.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // CanaryPhase is the phase of a release.

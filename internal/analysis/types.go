@@ -1,0 +1,100 @@
+// Package analysis decides the next step of a canary release. Step is pure:
+// it takes the canary, what the reconciler observed and a Checks interface
+// for webhooks and metrics, and returns the next status with the events to
+// record. The reconciler then makes the cluster match that status (routes,
+// scaling, promotion), so a restart at any moment resumes from the status.
+package analysis
+
+import (
+	"time"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/workload"
+)
+
+// Revision identifies what the target runs: its pod template and the
+// checksums of the ConfigMaps and Secrets it uses.
+type Revision struct {
+	TemplateHash string
+	Configs      map[string]string
+}
+
+// Observation is what the reconciler read before the step.
+type Observation struct {
+	Now time.Time
+	// Target is the target's current revision.
+	Target Revision
+	// CanaryReady and PrimaryReady are the workloads' rollout states.
+	CanaryReady  workload.Readiness
+	PrimaryReady workload.Readiness
+	// PrimaryPromoted is true when the primary runs the target's template.
+	PrimaryPromoted bool
+	// CanaryScaledDown is true when the target has no replicas left.
+	CanaryScaledDown bool
+}
+
+// HookResult is the outcome of one webhook call.
+type HookResult struct {
+	Name string
+	// Err is nil when the webhook answered with success.
+	Err error
+}
+
+// MetricResult is the outcome of one metric check.
+type MetricResult struct {
+	Name      string
+	Value     string
+	Threshold string
+	Passed    bool
+	// Message is the halt message of a failed check.
+	Message string
+}
+
+// Checks runs the canary's webhooks and metric queries. Step calls it only
+// when the lifecycle needs a result, so gates are not called twice.
+type Checks interface {
+	Hooks(t flaggerv1.HookType) []HookResult
+	Metrics() []MetricResult
+}
+
+// Event is a decision to tell the user about: a log line, a Kubernetes
+// event and an event-webhook call with the same words.
+type Event struct {
+	Warning bool
+	Message string
+}
+
+// Decision is the result of a step.
+type Decision struct {
+	Status flaggerv1.CanaryStatus
+	Events []Event
+	// RequeueAfter is when the next step is due; zero waits for a change.
+	RequeueAfter time.Duration
+}
+
+// Strategy is how a release moves traffic.
+type Strategy int
+
+// The strategies, chosen from the analysis settings.
+const (
+	// Canary shifts weight step by step (stepWeight or stepWeights).
+	Canary Strategy = iota
+	// BlueGreen runs iterations with all traffic on the primary.
+	BlueGreen
+	// ABTesting routes requests matching analysis.match to the canary.
+	ABTesting
+)
+
+// StrategyOf returns the canary's strategy: match+iterations is A/B,
+// iterations alone blue/green, anything else a weighted canary.
+func StrategyOf(c *flaggerv1.Canary) Strategy {
+	a := c.GetAnalysis()
+	switch {
+	case a == nil || a.Iterations == 0:
+		return Canary
+	case len(a.Match) > 0:
+		return ABTesting
+	default:
+		return BlueGreen
+	}
+}
