@@ -1,0 +1,300 @@
+package gatewayapi
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+)
+
+// The HTTPRoute schema's limits. A route beyond them is rejected by the API
+// server with a CEL message about rules; checking first lets the error name
+// the canary fields that produced them.
+const (
+	maxRules   = 16
+	maxMatches = 128
+)
+
+// initialWeights send everything to the primary: a new route must not
+// move traffic before the analysis decides to.
+var initialWeights = router.Weights{Primary: 100}
+
+// desiredSpec is the part of the HTTPRoute spec the router owns, with the
+// API server's defaults filled in, so that it compares equal to the stored
+// object when nothing the canary asks for has changed.
+func desiredSpec(c *flaggerv1.Canary, w router.Weights) (gatewayv1.HTTPRouteSpec, error) {
+	rules, err := desiredRules(c, w)
+	if err != nil {
+		return gatewayv1.HTTPRouteSpec{}, err
+	}
+	spec := gatewayv1.HTTPRouteSpec{
+		CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: parentRefs(c.Spec.Service.GatewayRefs)},
+		Hostnames:       hostnames(c.Spec.Service.Hosts),
+		Rules:           rules,
+	}
+	setDefaults(&spec)
+	return spec, nil
+}
+
+// desiredRules are one weighted rule for a canary or blue/green release;
+// for A/B testing, one weighted rule per analysis.match entry followed by a
+// default rule that keeps everyone else on the primary.
+func desiredRules(c *flaggerv1.Canary, w router.Weights) ([]gatewayv1.HTTPRouteRule, error) {
+	paths := routeMatches(c.Spec.Service.Match)
+	if !isAB(c) {
+		return []gatewayv1.HTTPRouteRule{newRule(c, paths, w)}, nil
+	}
+	var rules []gatewayv1.HTTPRouteRule
+	for _, m := range c.GetAnalysis().Match {
+		rules = append(rules, newRule(c, combine(paths, routeMatch(m)), w))
+	}
+	rules = append(rules, newRule(c, paths, initialWeights))
+	if err := checkLimits(rules); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+func newRule(c *flaggerv1.Canary, matches []gatewayv1.HTTPRouteMatch, w router.Weights) gatewayv1.HTTPRouteRule {
+	port := c.Spec.Service.Port
+	rule := gatewayv1.HTTPRouteRule{
+		Matches: matches,
+		BackendRefs: []gatewayv1.HTTPBackendRef{
+			backendRef(primaryName(c), port, w.Primary),
+			backendRef(canaryName(c), port, w.Canary),
+		},
+	}
+	if t := c.Spec.Service.Timeout; t != "" {
+		rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration(t))}
+	}
+	return rule
+}
+
+func backendRef(name string, port int32, weight int) gatewayv1.HTTPBackendRef {
+	return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+		BackendObjectReference: gatewayv1.BackendObjectReference{
+			Name: gatewayv1.ObjectName(name),
+			Port: ptr.To(port),
+		},
+		Weight: ptr.To(int32(weight)),
+	}}
+}
+
+func primaryName(c *flaggerv1.Canary) string { return c.GetServiceName() + "-primary" }
+func canaryName(c *flaggerv1.Canary) string  { return c.GetServiceName() + "-canary" }
+
+// isAB tells an A/B release, whose header-matched rules carry the weights.
+func isAB(c *flaggerv1.Canary) bool {
+	a := c.GetAnalysis()
+	return a != nil && len(a.Match) > 0
+}
+
+func checkLimits(rules []gatewayv1.HTTPRouteRule) error {
+	matches := 0
+	for _, r := range rules {
+		matches += len(r.Matches)
+	}
+	if len(rules) > maxRules || matches > maxMatches {
+		return fmt.Errorf("spec.analysis.match and spec.service.match need %d HTTPRoute rules with %d matches in all, more than the %d rules and %d matches an HTTPRoute holds",
+			len(rules), matches, maxRules, maxMatches)
+	}
+	return nil
+}
+
+// parentRefs converts the canary's gatewayRefs. An empty namespace stays
+// unset: Gateway API then means the route's namespace, as the canary does.
+func parentRefs(refs []flaggerv1.ParentReference) []gatewayv1.ParentReference {
+	var out []gatewayv1.ParentReference
+	for _, r := range refs {
+		p := gatewayv1.ParentReference{Name: gatewayv1.ObjectName(r.Name)}
+		if r.Group != nil {
+			p.Group = ptr.To(gatewayv1.Group(*r.Group))
+		}
+		if r.Kind != nil {
+			p.Kind = ptr.To(gatewayv1.Kind(*r.Kind))
+		}
+		if r.Namespace != nil {
+			p.Namespace = ptr.To(gatewayv1.Namespace(*r.Namespace))
+		}
+		if r.SectionName != nil {
+			p.SectionName = ptr.To(gatewayv1.SectionName(*r.SectionName))
+		}
+		if r.Port != nil {
+			p.Port = ptr.To(*r.Port)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func hostnames(hosts []string) []gatewayv1.Hostname {
+	var out []gatewayv1.Hostname
+	for _, h := range hosts {
+		out = append(out, gatewayv1.Hostname(h))
+	}
+	return out
+}
+
+// routeMatches converts spec.service.match; no entry means every path,
+// which the defaults later spell as PathPrefix "/".
+func routeMatches(ms []flaggerv1.HTTPMatchRequest) []gatewayv1.HTTPRouteMatch {
+	if len(ms) == 0 {
+		return []gatewayv1.HTTPRouteMatch{{}}
+	}
+	out := make([]gatewayv1.HTTPRouteMatch, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, routeMatch(m))
+	}
+	return out
+}
+
+func routeMatch(m flaggerv1.HTTPMatchRequest) gatewayv1.HTTPRouteMatch {
+	out := gatewayv1.HTTPRouteMatch{Path: pathMatch(m.URI)}
+	// Map order is random; sorting keeps the rendered route stable so a
+	// second reconcile sees no change.
+	names := make([]string, 0, len(m.Headers))
+	for name := range m.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if h, ok := headerMatch(name, m.Headers[name]); ok {
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	if m.Method != nil && m.Method.Exact != "" {
+		out.Method = ptr.To(gatewayv1.HTTPMethod(m.Method.Exact))
+	}
+	return out
+}
+
+// combine adds an A/B entry's conditions to each service path match, so
+// the A/B rule only takes requests the route serves at all.
+func combine(paths []gatewayv1.HTTPRouteMatch, ab gatewayv1.HTTPRouteMatch) []gatewayv1.HTTPRouteMatch {
+	out := make([]gatewayv1.HTTPRouteMatch, 0, len(paths))
+	for _, p := range paths {
+		m := *p.DeepCopy()
+		if ab.Path != nil {
+			m.Path = ab.Path.DeepCopy()
+		}
+		m.Headers = append(m.Headers, ab.Headers...)
+		if ab.Method != nil {
+			m.Method = ptr.To(*ab.Method)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func pathMatch(uri *flaggerv1.StringMatch) *gatewayv1.HTTPPathMatch {
+	if uri == nil {
+		return nil
+	}
+	if uri.Prefix != "" {
+		return &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To(uri.Prefix)}
+	}
+	regex, value, ok := matchValue(*uri)
+	if !ok {
+		return nil
+	}
+	t := gatewayv1.PathMatchExact
+	if regex {
+		t = gatewayv1.PathMatchRegularExpression
+	}
+	return &gatewayv1.HTTPPathMatch{Type: ptr.To(t), Value: ptr.To(value)}
+}
+
+func headerMatch(name string, m flaggerv1.StringMatch) (gatewayv1.HTTPHeaderMatch, bool) {
+	regex, value, ok := matchValue(m)
+	t := gatewayv1.HeaderMatchExact
+	if regex {
+		t = gatewayv1.HeaderMatchRegularExpression
+	}
+	return gatewayv1.HTTPHeaderMatch{Type: ptr.To(t), Name: gatewayv1.HTTPHeaderName(name), Value: value}, ok
+}
+
+// matchValue expresses a string match as an exact value or a regular
+// expression. Gateway API has no prefix or suffix match for headers, so
+// those become anchored expressions; the anchors and the leading or
+// trailing .* make them mean the same under implementations that match the
+// whole value and under those that search within it.
+func matchValue(m flaggerv1.StringMatch) (regex bool, value string, ok bool) {
+	switch {
+	case m.Exact != "":
+		return false, m.Exact, true
+	case m.Regex != "":
+		return true, m.Regex, true
+	case m.Prefix != "":
+		return true, "^" + regexp.QuoteMeta(m.Prefix) + ".*", true
+	case m.Suffix != "":
+		return true, "^.*" + regexp.QuoteMeta(m.Suffix) + "$", true
+	default:
+		return false, "", false
+	}
+}
+
+// setDefaults fills in what the HTTPRoute CRD's schema defaults, so a spec
+// written by this package and the one the API server returns compare
+// equal. It is applied to the desired spec and to a copy of the stored one.
+func setDefaults(spec *gatewayv1.HTTPRouteSpec) {
+	for i := range spec.ParentRefs {
+		p := &spec.ParentRefs[i]
+		if p.Group == nil {
+			p.Group = ptr.To(gatewayv1.Group(gatewayv1.GroupName))
+		}
+		if p.Kind == nil {
+			p.Kind = ptr.To(gatewayv1.Kind("Gateway"))
+		}
+	}
+	if len(spec.Rules) == 0 {
+		spec.Rules = []gatewayv1.HTTPRouteRule{{}}
+	}
+	for i := range spec.Rules {
+		setRuleDefaults(&spec.Rules[i])
+	}
+}
+
+func setRuleDefaults(r *gatewayv1.HTTPRouteRule) {
+	if len(r.Matches) == 0 {
+		r.Matches = []gatewayv1.HTTPRouteMatch{{}}
+	}
+	for i := range r.Matches {
+		m := &r.Matches[i]
+		if m.Path == nil {
+			m.Path = &gatewayv1.HTTPPathMatch{}
+		}
+		if m.Path.Type == nil {
+			m.Path.Type = ptr.To(gatewayv1.PathMatchPathPrefix)
+		}
+		if m.Path.Value == nil {
+			m.Path.Value = ptr.To("/")
+		}
+		for j := range m.Headers {
+			if m.Headers[j].Type == nil {
+				m.Headers[j].Type = ptr.To(gatewayv1.HeaderMatchExact)
+			}
+		}
+		for j := range m.QueryParams {
+			if m.QueryParams[j].Type == nil {
+				m.QueryParams[j].Type = ptr.To(gatewayv1.QueryParamMatchExact)
+			}
+		}
+	}
+	for i := range r.BackendRefs {
+		b := &r.BackendRefs[i]
+		if b.Group == nil {
+			b.Group = ptr.To(gatewayv1.Group(""))
+		}
+		if b.Kind == nil {
+			b.Kind = ptr.To(gatewayv1.Kind("Service"))
+		}
+		if b.Weight == nil {
+			b.Weight = ptr.To(int32(1))
+		}
+	}
+}
