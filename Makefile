@@ -21,6 +21,9 @@ $(CONTROLLER_GEN):
 
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code, CRDs and RBAC from the API markers
 	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) object paths=./internal/router/appmesh/apis/...
+	$(CONTROLLER_GEN) crd paths=./internal/router/appmesh/apis/v1beta2/... output:crd:artifacts:config=test/crds/appmesh/v1beta2
+	$(CONTROLLER_GEN) crd paths=./internal/router/appmesh/apis/v1beta1/... output:crd:artifacts:config=test/crds/appmesh/v1beta1
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=serin paths=./internal/... output:rbac:artifacts:config=config/rbac
 

@@ -3,6 +3,8 @@ package v1beta1
 import (
 	"fmt"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Defaults applied when a field is unset. They live in code, not in the CRD
@@ -37,6 +39,15 @@ func (c *Canary) GetServiceName() string {
 		return c.Spec.Service.Name
 	}
 	return c.Spec.TargetRef.Name
+}
+
+// GetTargetPort returns the container port: service.targetPort, else
+// service.port.
+func (c *Canary) GetTargetPort() intstr.IntOrString {
+	if tp := c.Spec.Service.TargetPort; tp != nil {
+		return *tp
+	}
+	return intstr.FromInt32(c.Spec.Service.Port)
 }
 
 // GetPortName returns the service port's name.

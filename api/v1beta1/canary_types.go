@@ -192,6 +192,12 @@ type CanaryStatus struct {
 	// +optional
 	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
 
+	// provider whose routing objects carry the canary's traffic; when
+	// spec.provider changes, the operator moves the weights to the new
+	// provider and then removes the old provider's objects.
+	// +optional
+	Provider string `json:"provider,omitempty"`
+
 	// lastAnalysis explains the last analysis run: each check's measured
 	// value, threshold and verdict, and the decision taken.
 	// +optional

@@ -25,9 +25,10 @@ type CanaryService struct {
 	PortName string `json:"portName,omitempty"`
 
 	// targetPort is the container port, by number or name; port when unset.
+	// A pointer, so that an unset port is omitted rather than sent as 0.
 	// +kubebuilder:validation:XValidation:rule="type(self) == string || (self >= 1 && self <= 65535)",message="service.targetPort must be a port name or a number from 1 to 65535"
 	// +optional
-	TargetPort intstr.IntOrString `json:"targetPort,omitempty"`
+	TargetPort *intstr.IntOrString `json:"targetPort,omitempty"`
 
 	// portDiscovery adds the target's other container ports to the services.
 	// +optional

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -77,11 +76,7 @@ func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, na
 }
 
 func servicePort(c *flaggerv1.Canary) corev1.ServicePort {
-	target := c.Spec.Service.TargetPort
-	if target.Type == intstr.Int && target.IntVal == 0 && target.StrVal == "" {
-		target = intstr.FromInt32(c.Spec.Service.Port)
-	}
-	p := corev1.ServicePort{Name: c.GetPortName(), Protocol: corev1.ProtocolTCP, Port: c.Spec.Service.Port, TargetPort: target}
+	p := corev1.ServicePort{Name: c.GetPortName(), Protocol: corev1.ProtocolTCP, Port: c.Spec.Service.Port, TargetPort: c.GetTargetPort()}
 	if c.Spec.Service.AppProtocol != "" {
 		p.AppProtocol = &c.Spec.Service.AppProtocol
 	}
@@ -132,3 +127,27 @@ func (Router) Finalize(context.Context, *flaggerv1.Canary) error { return nil }
 
 // Cleanup has nothing to delete.
 func (Router) Cleanup(context.Context, *flaggerv1.Canary) error { return nil }
+
+// Revert hands the apex service back to the target on Canary deletion: it
+// selects the target's pods and is no longer owned by the Canary, so the
+// garbage collector keeps it.
+func (s *Services) Revert(ctx context.Context, c *flaggerv1.Canary, labelKey, labelValue string) error {
+	svc := &corev1.Service{}
+	key := client.ObjectKey{Namespace: c.Namespace, Name: c.GetServiceName()}
+	if err := s.Client.Get(ctx, key, svc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	patch := client.MergeFrom(svc.DeepCopy())
+	svc.Spec.Selector = map[string]string{labelKey: labelValue}
+	refs := svc.OwnerReferences[:0]
+	for _, ref := range svc.OwnerReferences {
+		if ref.UID != c.UID {
+			refs = append(refs, ref)
+		}
+	}
+	svc.OwnerReferences = refs
+	if err := s.Client.Patch(ctx, svc, patch); err != nil {
+		return fmt.Errorf("revert service %s to %s=%s: %w", svc.Name, labelKey, labelValue, err)
+	}
+	return nil
+}
