@@ -15,12 +15,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/controller"
+	"github.com/serin-dev/serin/internal/metrics"
 	"github.com/serin-dev/serin/internal/router"
+	"github.com/serin-dev/serin/internal/router/appmesh"
+	appmeshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
+	appmeshv1beta2 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta2"
+	"github.com/serin-dev/serin/internal/router/gatewayapi"
 	"github.com/serin-dev/serin/internal/router/kubernetes"
+	"github.com/serin-dev/serin/internal/telemetry"
+	"github.com/serin-dev/serin/internal/webhook"
 )
 
 // config is the operator's command line.
@@ -35,7 +44,11 @@ type config struct {
 	selectorLabels   string
 	concurrency      int
 	namespace        string
+	eventWebhook     string
 }
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func parseFlags(args []string) (config, zap.Options) {
 	var c config
@@ -50,6 +63,7 @@ func parseFlags(args []string) (config, zap.Options) {
 	fs.StringVar(&c.selectorLabels, "selector-labels", "app,name,app.kubernetes.io/name", "Comma-separated selector labels; the first one present in the target's selector is used.")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "Canaries reconciled at once.")
 	fs.StringVar(&c.namespace, "namespace", "", "Only reconcile canaries in this namespace; all namespaces when empty.")
+	fs.StringVar(&c.eventWebhook, "event-webhook", "", "URL that receives every canary event, in addition to the canaries' event webhooks.")
 	opts := zap.Options{}
 	opts.BindFlags(fs)
 	_ = fs.Parse(args)
@@ -68,7 +82,10 @@ func main() {
 
 func run(cfg config) error {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, flaggerv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, flaggerv1.AddToScheme, gatewayv1.Install,
+		appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme,
+	} {
 		if err := add(scheme); err != nil {
 			return err
 		}
@@ -102,21 +119,47 @@ func run(cfg config) error {
 		return err
 	}
 	ctx := ctrl.SetupSignalHandler()
+	tel, err := telemetry.New(ctrlmetrics.Registry, mgr.GetCache(), version, cfg.meshProvider)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	cl := mgr.GetClient()
+	selectorLabels := splitList(cfg.selectorLabels)
+	meshV1beta2 := appmesh.NewV1beta2(cl, scheme)
+	meshV1beta2.SelectorLabels = selectorLabels
 	r := &controller.CanaryReconciler{
-		Client:          mgr.GetClient(),
-		Scheme:          scheme,
-		Recorder:        mgr.GetEventRecorder("serin"),
-		Clock:           clock.RealClock{},
-		Services:        &kubernetes.Services{Client: mgr.GetClient(), Scheme: scheme},
-		Routers:         router.NewFactory(map[string]router.Router{"kubernetes": kubernetes.Router{}}),
+		Client:   cl,
+		Scheme:   scheme,
+		Recorder: mgr.GetEventRecorderFor("serin"), //nolint:staticcheck // see CanaryReconciler.Recorder
+		Clock:    clock.RealClock{},
+		Services: &kubernetes.Services{Client: cl, Scheme: scheme},
+		Routers: router.NewFactory(map[string]router.Router{
+			"kubernetes":      kubernetes.Router{},
+			"appmesh:v1beta2": meshV1beta2,
+			"appmesh":         appmesh.NewV1beta1(cl, scheme, cfg.meshName),
+			"gatewayapi:v1":   gatewayapi.New(cl, scheme),
+		}),
+		Webhooks:        controller.WebhookClient{Client: &webhook.Client{EventURL: cfg.eventWebhook}},
+		Metrics:         controller.MetricsClient{Checker: &metrics.Checker{Reader: cl, DefaultServer: cfg.metricsServer}},
+		Telemetry:       tel,
 		DefaultProvider: cfg.meshProvider,
-		SelectorLabels:  splitList(cfg.selectorLabels),
+		SelectorLabels:  selectorLabels,
+		ApexAnnotations: apexAnnotations,
 	}
 	if err := r.SetupWithManager(ctx, mgr, controller.SetupOptions{MaxConcurrentReconciles: cfg.concurrency}); err != nil {
 		return fmt.Errorf("set up canary controller: %w", err)
 	}
-	ctrl.Log.WithName("setup").Info("Starting operator", "meshProvider", cfg.meshProvider, "metricsServer", cfg.metricsServer)
+	ctrl.Log.WithName("setup").Info("Starting operator", "version", version, "meshProvider", cfg.meshProvider, "metricsServer", cfg.metricsServer)
 	return mgr.Start(ctx)
+}
+
+// apexAnnotations exposes App Mesh canaries through the App Mesh gateway
+// when spec.service.hosts is set.
+func apexAnnotations(provider string, c *flaggerv1.Canary) map[string]string {
+	if strings.HasPrefix(provider, "appmesh") {
+		return appmesh.GatewayAnnotations(c)
+	}
+	return nil
 }
 
 func splitList(s string) []string {

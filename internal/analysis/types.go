@@ -6,6 +6,7 @@
 package analysis
 
 import (
+	"strings"
 	"time"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
@@ -97,4 +98,31 @@ func StrategyOf(c *flaggerv1.Canary) Strategy {
 	default:
 		return BlueGreen
 	}
+}
+
+// eventReasons name an event by how its message starts, so that events of
+// different kinds are never merged by the event recorder's aggregation.
+var eventReasons = []struct{ prefix, reason string }{
+	{"New revision detected! Restarting", "Restarted"},
+	{"New revision detected!", "NewRevision"},
+	{"Starting canary analysis", "Started"},
+	{"Advance", "Advance"},
+	{"Halt", "Halt"},
+	{"Rolling back", "RollingBack"},
+	{"Canary failed!", "Failed"},
+	{"Copying", "Promoting"},
+	{"Routing all traffic to primary", "Finalising"},
+	{"Promotion completed!", "Succeeded"},
+	{"Skipping analysis", "SkipAnalysis"},
+	{"Post-rollout hook", "PostRollout"},
+}
+
+// Reason is the event's machine-readable reason.
+func (e Event) Reason() string {
+	for _, r := range eventReasons {
+		if strings.HasPrefix(e.Message, r.prefix) {
+			return r.reason
+		}
+	}
+	return "Synced"
 }

@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,8 +26,11 @@ func workloadSelector(d *appsv1.Deployment, candidates []string) (string, string
 // any point resumes where it stopped.
 func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Result, error) {
 	c := s.canary
-	tracked, checksums, err := r.copyConfigs(ctx, s)
+	configs, err := r.readConfigs(ctx, c, s.target)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.copyConfigs(ctx, c, configs); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Routing first: App Mesh's sidecar injector needs the virtual nodes
@@ -36,7 +38,7 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Resul
 	if err := r.reconcileRouting(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	spec := workload.PrimarySpec{Target: s.target, LabelKey: s.labelKey, LabelValue: s.labelValue, TrackedConfig: tracked}
+	spec := s.primarySpec(configs)
 	primary, err := r.ensurePrimary(ctx, c, spec)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -59,77 +61,11 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Resul
 	}
 	hash := workload.TemplateHash(&s.target.Spec.Template)
 	c.Status.LastAppliedSpec, c.Status.LastPromotedSpec = hash, hash
-	c.Status.TrackedConfigs = checksums
+	c.Status.TrackedConfigs = configsOrNil(checksums(configs))
 	c.Status.CanaryWeight, c.Status.FailedChecks, c.Status.Iterations = 0, 0, 0
 	r.setPhase(c, flaggerv1.CanaryPhaseInitialized, metav1.ConditionTrue, "Deployment initialization completed.")
 	r.info(ctx, c, "Initialized", "Initialization done! %s", c)
 	return ctrl.Result{}, nil
-}
-
-// copyConfigs copies the ConfigMaps and Secrets the target references to
-// <name>-primary and returns which are tracked and their checksums.
-func (r *CanaryReconciler) copyConfigs(ctx context.Context, s *scope) (map[string]bool, *map[string]string, error) {
-	tracked := map[string]bool{}
-	checksums := map[string]string{}
-	for _, ref := range workload.ConfigRefs(&s.target.Spec.Template.Spec) {
-		sum, ok, err := r.copyConfig(ctx, s.canary, ref)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ok {
-			tracked[ref.Key()] = true
-			checksums[ref.Key()] = sum
-		}
-	}
-	if len(checksums) == 0 {
-		return tracked, nil, nil
-	}
-	return tracked, &checksums, nil
-}
-
-// copyConfig copies one config; ok is false when it is not tracked
-// (disabled by annotation, or an optional reference that does not exist).
-func (r *CanaryReconciler) copyConfig(ctx context.Context, c *flaggerv1.Canary, ref workload.ConfigRef) (sum string, ok bool, err error) {
-	key := client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}
-	var src, dst client.Object
-	if ref.Kind == workload.ConfigMapKind {
-		src, dst = &corev1.ConfigMap{}, &corev1.ConfigMap{}
-	} else {
-		src, dst = &corev1.Secret{}, &corev1.Secret{}
-	}
-	if err := r.Get(ctx, key, src); err != nil {
-		if apierrors.IsNotFound(err) && ref.Optional {
-			return "", false, nil
-		}
-		if apierrors.IsNotFound(err) {
-			return "", false, &problem{reason: "ConfigNotFound", message: fmt.Sprintf(
-				"%s %s referenced by deployment %s not found: create it or mark the reference optional", kindName(ref.Kind), ref.Name, c.Spec.TargetRef.Name)}
-		}
-		return "", false, fmt.Errorf("read %s %s: %w", ref.Kind, ref.Name, err)
-	}
-	if src.GetAnnotations()[workload.TrackingAnnotation] == "disabled" {
-		return "", false, nil
-	}
-	dst.SetName(workload.PrimaryName(ref.Name))
-	dst.SetNamespace(c.Namespace)
-	_, err = controllerutil.CreateOrPatch(ctx, r.Client, dst, func() error {
-		dst.SetLabels(src.GetLabels())
-		switch d := dst.(type) {
-		case *corev1.ConfigMap:
-			s := src.(*corev1.ConfigMap)
-			d.Data, d.BinaryData = s.Data, s.BinaryData
-			sum = workload.Checksum(s.Data, s.BinaryData)
-		case *corev1.Secret:
-			s := src.(*corev1.Secret)
-			d.Type, d.Data = s.Type, s.Data
-			sum = workload.Checksum(s.StringData, s.Data)
-		}
-		return controllerutil.SetControllerReference(c, dst, r.Scheme)
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("copy %s %s to %s: %w", ref.Kind, ref.Name, dst.GetName(), err)
-	}
-	return sum, true, nil
 }
 
 func kindName(k workload.ConfigKind) string {

@@ -43,7 +43,7 @@ func (r *CanaryReconciler) reportProblem(ctx context.Context, c *flaggerv1.Canar
 	if c.Status.Phase == "" {
 		r.setPhase(c, flaggerv1.CanaryPhaseInitializing, metav1.ConditionUnknown, p.message)
 	}
-	r.Recorder.Eventf(c, nil, corev1.EventTypeWarning, p.reason, "Reconcile", "%s", p.message)
+	r.Recorder.Eventf(c, corev1.EventTypeWarning, p.reason, "%s", p.message)
 	ctrl.LoggerFrom(ctx).Info(p.message, "canary", c.String(), "reason", p.reason, "stalled", p.stalled)
 	return err
 }
@@ -53,5 +53,5 @@ func (r *CanaryReconciler) reportProblem(ctx context.Context, c *flaggerv1.Canar
 func (r *CanaryReconciler) info(ctx context.Context, c *flaggerv1.Canary, reason, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	ctrl.LoggerFrom(ctx).Info(msg, "canary", c.String(), "reason", reason)
-	r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, reason, "Reconcile", "%s", msg)
+	r.Recorder.Eventf(c, corev1.EventTypeNormal, reason, "%s", msg)
 }

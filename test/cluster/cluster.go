@@ -104,7 +104,8 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return c, fmt.Errorf("kube-apiserver not ready: %w", err)
 	}
 	logf("kube-apiserver ready on %s", apiURL)
-	c.Config = &rest.Config{Host: apiURL, BearerToken: p.adminToken, TLSClientConfig: rest.TLSClientConfig{CAData: p.caCertPEM}}
+	// Tests poll often; the default client rate limit (5 QPS) would throttle them.
+	c.Config = &rest.Config{Host: apiURL, BearerToken: p.adminToken, TLSClientConfig: rest.TLSClientConfig{CAData: p.caCertPEM}, QPS: 200, Burst: 400}
 	if err := writeKubeconfig(c.Kubeconfig, apiURL, p); err != nil {
 		return c, err
 	}

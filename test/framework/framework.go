@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/test/cluster"
@@ -34,6 +36,10 @@ type Env struct {
 	Artifacts string
 	// OperatorBin is the serin binary built for this run.
 	OperatorBin string
+	// Exporter serves Envoy metrics that Prometheus scrapes every second.
+	Exporter *Exporter
+	// Prometheus is a real Prometheus server scraping Exporter.
+	Prometheus *Prometheus
 }
 
 // Main starts a cluster (and builds the operator), runs the tests and
@@ -56,7 +62,12 @@ func run(m *testing.M, name string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(artifacts, "cluster"), CRDPaths: CRDPaths(root)})
+	crds, err := CRDPaths(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(artifacts, "cluster"), CRDPaths: crds})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start local cluster:", err)
 		return 1
@@ -76,8 +87,21 @@ func run(m *testing.M, name string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env = &Env{Cluster: c, Client: cl, Scheme: scheme, Root: root, Artifacts: artifacts, OperatorBin: bin}
+	exporter, err := StartExporter()
+	if err != nil {
+		c.Stop()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	prom, err := StartPrometheus(filepath.Join(artifacts, "prometheus"), exporter.Addr)
+	if err != nil {
+		c.Stop()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env = &Env{Cluster: c, Client: cl, Scheme: scheme, Root: root, Artifacts: artifacts, OperatorBin: bin, Exporter: exporter, Prometheus: prom}
 	code := m.Run()
+	prom.Stop()
 	c.Stop()
 	if code == 0 {
 		_ = os.RemoveAll(artifacts)
@@ -92,9 +116,21 @@ var env *Env
 // Get returns the package's environment.
 func Get() *Env { return env }
 
-// CRDPaths are the CRDs the test cluster installs.
-func CRDPaths(root string) []string {
-	return cluster.CRDPaths(root)
+// CRDPaths are the CRDs the test cluster installs: Serin's, and the
+// Gateway API kinds the gatewayapi router uses, from the pinned module.
+func CRDPaths(root string) ([]string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("locate the gateway-api module: %w", err)
+	}
+	gw := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
+	paths := cluster.CRDPaths(root)
+	for _, kind := range []string{"gatewayclasses", "gateways", "httproutes", "referencegrants"} {
+		paths = append(paths, filepath.Join(gw, "gateway.networking.k8s.io_"+kind+".yaml"))
+	}
+	return paths, nil
 }
 
 // NewScheme knows the built-in kinds and flagger.app/v1beta1.
@@ -102,6 +138,7 @@ func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = flaggerv1.AddToScheme(s)
+	_ = gatewayv1.Install(s)
 	return s
 }
 

@@ -1,0 +1,63 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/analysis"
+	"github.com/serin-dev/serin/internal/metrics"
+	"github.com/serin-dev/serin/internal/webhook"
+)
+
+// WebhookClient adapts webhook.Client to what the analysis needs.
+type WebhookClient struct{ Client *webhook.Client }
+
+var _ Webhooks = WebhookClient{}
+
+// Run calls the webhooks of type t.
+func (w WebhookClient) Run(ctx context.Context, c *flaggerv1.Canary, t flaggerv1.HookType, checksum string) []analysis.HookResult {
+	res := w.Client.Run(ctx, c, t, checksum)
+	out := make([]analysis.HookResult, len(res))
+	for i, r := range res {
+		out[i] = analysis.HookResult{Name: r.Name, Err: r.Err}
+	}
+	return out
+}
+
+// Event sends an event to the event webhooks.
+func (w WebhookClient) Event(ctx context.Context, c *flaggerv1.Canary, eventType, message string) {
+	w.Client.Event(ctx, c, eventType, message)
+}
+
+// MetricsClient adapts metrics.Checker to what the analysis needs.
+type MetricsClient struct{ Checker *metrics.Checker }
+
+var _ MetricsChecker = MetricsClient{}
+
+// Check runs the metrics and describes each result for the status.
+func (m MetricsClient) Check(ctx context.Context, c *flaggerv1.Canary, provider string) []analysis.MetricResult {
+	res := m.Checker.Check(ctx, c, provider)
+	out := make([]analysis.MetricResult, len(res))
+	for i, r := range res {
+		out[i] = analysis.MetricResult{Name: r.Name, Threshold: thresholdText(r.Min, r.Max), Passed: r.Passed, Message: r.Message}
+		if r.Err == nil && !r.NoValues {
+			out[i].Value = strconv.FormatFloat(r.Value, 'f', 2, 64)
+		}
+	}
+	return out
+}
+
+// thresholdText writes an accepted range as ">= 99", "<= 500" or "1 .. 5".
+func thresholdText(lo, hi *float64) string {
+	switch {
+	case lo != nil && hi != nil:
+		return fmt.Sprintf("%v .. %v", *lo, *hi)
+	case lo != nil:
+		return fmt.Sprintf(">= %v", *lo)
+	case hi != nil:
+		return fmt.Sprintf("<= %v", *hi)
+	}
+	return ""
+}

@@ -1,0 +1,118 @@
+package framework
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Traffic is what a pod serves, as an Envoy sidecar would report it.
+type Traffic struct {
+	// RPS is requests per second.
+	RPS float64
+	// SuccessRatio is the share of non-5xx responses, 0 to 1.
+	SuccessRatio float64
+	// Latency of every request.
+	Latency time.Duration
+}
+
+// Exporter serves Envoy-format metrics whose values tests control:
+// envoy_cluster_upstream_rq{kubernetes_namespace, kubernetes_pod_name,
+// envoy_response_code} and the envoy_cluster_upstream_rq_time histogram.
+// Counters grow with time at the configured rates, as real ones do.
+type Exporter struct {
+	Addr string
+
+	mu   sync.Mutex
+	pods map[podKey]*podSeries
+	now  func() time.Time
+}
+
+type podKey struct{ namespace, pod string }
+
+type podSeries struct {
+	traffic   Traffic
+	updated   time.Time
+	ok, fail  float64
+	latencyMS float64 // sum of latencies
+	buckets   []float64
+}
+
+// envoyBuckets are the histogram's upper bounds in milliseconds.
+var envoyBuckets = []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+
+var (
+	rqDesc   = prometheus.NewDesc("envoy_cluster_upstream_rq", "Requests by response code.", []string{"kubernetes_namespace", "kubernetes_pod_name", "envoy_response_code"}, nil)
+	timeDesc = prometheus.NewDesc("envoy_cluster_upstream_rq_time", "Request time in milliseconds.", []string{"kubernetes_namespace", "kubernetes_pod_name"}, nil)
+)
+
+// StartExporter serves /metrics on a free loopback port until the process
+// ends.
+func StartExporter() (*Exporter, error) {
+	e := &Exporter{pods: map[podKey]*podSeries{}, now: time.Now}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	e.Addr = l.Addr().String()
+	go func() { _ = http.Serve(l, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})) }()
+	return e, nil
+}
+
+// SetTraffic changes what a pod serves from now on.
+func (e *Exporter) SetTraffic(namespace, pod string, t Traffic) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := podKey{namespace, pod}
+	s, ok := e.pods[k]
+	if !ok {
+		s = &podSeries{updated: e.now(), buckets: make([]float64, len(envoyBuckets))}
+		e.pods[k] = s
+	}
+	s.advance(e.now())
+	s.traffic = t
+}
+
+// advance adds the requests served since the last update.
+func (s *podSeries) advance(now time.Time) {
+	n := s.traffic.RPS * now.Sub(s.updated).Seconds()
+	s.updated = now
+	s.ok += n * s.traffic.SuccessRatio
+	s.fail += n * (1 - s.traffic.SuccessRatio)
+	ms := float64(s.traffic.Latency) / float64(time.Millisecond)
+	s.latencyMS += n * ms
+	for i, le := range envoyBuckets {
+		if ms <= le {
+			s.buckets[i] += n
+		}
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rqDesc
+	ch <- timeDesc
+}
+
+// Collect implements prometheus.Collector.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for k, s := range e.pods {
+		s.advance(now)
+		ch <- prometheus.MustNewConstMetric(rqDesc, prometheus.CounterValue, s.ok, k.namespace, k.pod, "200")
+		ch <- prometheus.MustNewConstMetric(rqDesc, prometheus.CounterValue, s.fail, k.namespace, k.pod, "500")
+		buckets := map[float64]uint64{}
+		for i, le := range envoyBuckets {
+			buckets[le] = uint64(s.buckets[i])
+		}
+		ch <- prometheus.MustNewConstHistogram(timeDesc, uint64(s.ok+s.fail), s.latencyMS, buckets, k.namespace, k.pod)
+	}
+}
