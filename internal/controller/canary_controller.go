@@ -11,8 +11,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/record"
@@ -41,7 +41,7 @@ import (
 // CanaryReconciler reconciles Canaries.
 type CanaryReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
+	Scheme *runtime.Scheme
 	// Recorder writes core/v1 Events, as Flagger does: unlike events.k8s.io
 	// series, they keep each distinct message.
 	Recorder record.EventRecorder
