@@ -9,4 +9,6 @@ import (
 	"github.com/serin-dev/serin/test/framework"
 )
 
-func TestMain(m *testing.M) { framework.Main(m, "e2e") }
+// The App Mesh v1beta2 CRDs are installed here; v1beta1's share their names
+// and get a cluster of their own in test/e2e/appmeshv1beta1.
+func TestMain(m *testing.M) { framework.Main(m, "e2e", "test/crds/appmesh/v1beta2") }

@@ -23,6 +23,8 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	appmeshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
+	appmeshv1beta2 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta2"
 	"github.com/serin-dev/serin/test/cluster"
 )
 
@@ -44,11 +46,13 @@ type Env struct {
 
 // Main starts a cluster (and builds the operator), runs the tests and
 // stops everything, also on SIGINT/SIGTERM. Logs are kept when tests fail.
-func Main(m *testing.M, name string) {
-	os.Exit(run(m, name))
+// extraCRDs are installed beside Serin's and the Gateway API's, as paths
+// relative to the repository root (e.g. test/crds/appmesh/v1beta2).
+func Main(m *testing.M, name string, extraCRDs ...string) {
+	os.Exit(run(m, name, extraCRDs))
 }
 
-func run(m *testing.M, name string) int {
+func run(m *testing.M, name string, extraCRDs []string) int {
 	root, err := cluster.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -66,6 +70,9 @@ func run(m *testing.M, name string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	for _, p := range extraCRDs {
+		crds = append(crds, filepath.Join(root, p))
 	}
 	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(artifacts, "cluster"), CRDPaths: crds})
 	if err != nil {
@@ -139,6 +146,8 @@ func NewScheme() *runtime.Scheme {
 	_ = clientgoscheme.AddToScheme(s)
 	_ = flaggerv1.AddToScheme(s)
 	_ = gatewayv1.Install(s)
+	_ = appmeshv1beta2.AddToScheme(s)
+	_ = appmeshv1beta1.AddToScheme(s)
 	return s
 }
 
