@@ -136,7 +136,7 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 		t.Fatal(err)
 	}
 	for _, svc := range []string{"podinfo", "podinfo-primary"} {
-		waitForEndpoints(t, ns, svc, len(pods.Items))
+		waitForEndpoints(t, ns, svc, len(pods.Items), true)
 	}
 	assertOwned(t, primary, canary)
 	cond := meta.FindStatusCondition(canary.Status.Conditions, flaggerv1.PromotedCondition)
@@ -161,7 +161,9 @@ func assertConfigCopied(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	}
 }
 
-func waitForEndpoints(t *testing.T, ns, svc string, want int) {
+// waitForEndpoints waits until svc has want ready endpoints on port 9898,
+// all pods of the primary (primary) or of the target.
+func waitForEndpoints(t *testing.T, ns, svc string, want int, primary bool) {
 	t.Helper()
 	framework.Eventually(t, 30*time.Second, "endpoints of "+svc, func(ctx context.Context) (bool, string) {
 		var slices discoveryv1.EndpointSliceList
@@ -177,12 +179,12 @@ func waitForEndpoints(t *testing.T, ns, svc string, want int) {
 				}
 			}
 			for _, ep := range s.Endpoints {
-				if ep.Conditions.Ready != nil && *ep.Conditions.Ready && ep.TargetRef != nil && strings.HasPrefix(ep.TargetRef.Name, "podinfo-primary-") {
+				if ep.Conditions.Ready != nil && *ep.Conditions.Ready && ep.TargetRef != nil && strings.HasPrefix(ep.TargetRef.Name, "podinfo-primary-") == primary {
 					ready++
 				}
 			}
 		}
-		return ready == want, fmt.Sprintf("%d ready primary endpoints, want %d", ready, want)
+		return ready == want, fmt.Sprintf("%d ready endpoints (primary pods: %v), want %d", ready, primary, want)
 	})
 }
 

@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+	"github.com/serin-dev/serin/internal/router/appmesh"
+	meshv1beta2 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta2"
+	"github.com/serin-dev/serin/internal/router/gatewayapi"
+	"github.com/serin-dev/serin/test/framework"
+)
+
+// applySeedCanary creates podinfo and the seed's v1alpha3 Canary with the
+// given provider, plus mutations of the canary object.
+func applySeedCanary(t *testing.T, ns, provider string, mutate ...func(map[string]any)) {
+	t.Helper()
+	e := framework.Get()
+	e.Apply(t, ns, "podinfo.yaml")
+	obj := framework.ReadObjects(t, "canary-v1alpha3.yaml")[0]
+	obj.SetNamespace(ns)
+	_ = unstructured.SetNestedField(obj.Object, provider, "spec", "provider")
+	for _, m := range mutate {
+		m(obj.Object)
+	}
+	if err := e.Client.Create(context.Background(), obj); err != nil {
+		t.Fatalf("create canary: %v", err)
+	}
+}
+
+func getCanary(t *testing.T, ns string) *flaggerv1.Canary {
+	t.Helper()
+	c := &flaggerv1.Canary{}
+	mustGet(t, ns, "podinfo", c)
+	return c
+}
+
+// The App Mesh v1beta2 objects of the seed canary match the reference.
+func TestAppMeshV1beta2ObjectsMatchTheReference(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ns := e.Namespace(t)
+	e.StartOperator(t, "--namespace="+ns)
+	applySeedCanary(t, ns, "appmesh:v1beta2")
+	canary := waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
+
+	for node, selects := range map[string]string{"podinfo-primary": "podinfo-primary", "podinfo-canary": "podinfo"} {
+		vn := &meshv1beta2.VirtualNode{}
+		mustGet(t, ns, node, vn)
+		assertOwned(t, vn, canary)
+		if got := vn.Spec.PodSelector.MatchLabels["app"]; got != selects {
+			t.Errorf("virtual node %s selects app=%s, want %s", node, got, selects)
+		}
+		l := vn.Spec.Listeners
+		if len(l) != 1 || l[0].PortMapping.Port != 9898 || l[0].PortMapping.Protocol != "http" {
+			t.Errorf("virtual node %s listeners %+v, want http 9898", node, l)
+		}
+		if host := vn.Spec.ServiceDiscovery.DNS.Hostname; host != fmt.Sprintf("%s.%s.svc.cluster.local", node, ns) {
+			t.Errorf("virtual node %s DNS hostname %s", node, host)
+		}
+	}
+	for name, want := range map[string]string{"podinfo": "podinfo-primary=100 podinfo-canary=0", "podinfo-canary": "podinfo-canary=100"} {
+		vr := &meshv1beta2.VirtualRouter{}
+		mustGet(t, ns, name, vr)
+		assertOwned(t, vr, canary)
+		if got := routeTargets(vr); got != want {
+			t.Errorf("virtual router %s routes %q, want %q", name, got, want)
+		}
+		vs := &meshv1beta2.VirtualService{}
+		mustGet(t, ns, name, vs)
+		assertOwned(t, vs, canary)
+		if vs.Spec.AWSName == nil || *vs.Spec.AWSName != name+"."+ns || vs.Spec.Provider.VirtualRouter.VirtualRouterRef.Name != name {
+			t.Errorf("virtual service %s: awsName %v, router %+v", name, vs.Spec.AWSName, vs.Spec.Provider.VirtualRouter)
+		}
+	}
+}
+
+// routeTargets prints a virtual router's weighted targets.
+func routeTargets(vr *meshv1beta2.VirtualRouter) string {
+	var out []string
+	for _, r := range vr.Spec.Routes {
+		for _, wt := range r.HTTPRoute.Action.WeightedTargets {
+			out = append(out, fmt.Sprintf("%s=%d", wt.VirtualNodeRef.Name, wt.Weight))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// The gatewayapi:v1 HTTPRoute of the seed canary matches the reference.
+func TestGatewayAPIRouteMatchesTheReference(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ns := e.Namespace(t)
+	e.StartOperator(t, "--namespace="+ns)
+	applySeedCanary(t, ns, "gatewayapi:v1", set([]any{map[string]any{"name": "public", "namespace": "gateways"}}, "spec", "service", "gatewayRefs"))
+	canary := waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
+	route := &gatewayv1.HTTPRoute{}
+	mustGet(t, ns, "podinfo", route)
+	assertOwned(t, route, canary)
+	if p := route.Spec.ParentRefs; len(p) != 1 || p[0].Name != "public" || p[0].Namespace == nil || *p[0].Namespace != "gateways" {
+		t.Errorf("parentRefs %+v", p)
+	}
+	refs := route.Spec.Rules[0].BackendRefs
+	got := []string{}
+	for _, r := range refs {
+		got = append(got, fmt.Sprintf("%s:%d=%d", r.Name, *r.Port, *r.Weight))
+	}
+	if strings.Join(got, " ") != "podinfo-primary:9898=100 podinfo-canary:9898=0" {
+		t.Errorf("backendRefs %v", got)
+	}
+}
+
+// Each router writes weights that are visible on its object and read back,
+// and a second reconcile in a row writes nothing.
+func TestRoutersSetWeightsAndReconcileWithoutWrites(t *testing.T) {
+	e := framework.Get()
+	for provider, newRouter := range map[string]func() router.Router{
+		"appmesh:v1beta2": func() router.Router { return appmesh.NewV1beta2(e.Client, e.Scheme) },
+		"gatewayapi:v1":   func() router.Router { return gatewayapi.New(e.Client, e.Scheme) },
+	} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			ns := e.Namespace(t)
+			applySeedCanary(t, ns, provider)
+			canary := getCanary(t, ns)
+			ctx := context.Background()
+			r := newRouter()
+			if err := r.Reconcile(ctx, canary); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.SetRoutes(ctx, canary, router.Weights{Primary: 95, Canary: 5}); err != nil {
+				t.Fatal(err)
+			}
+			if w, err := r.GetRoutes(ctx, canary); err != nil || w.Primary != 95 || w.Canary != 5 {
+				t.Fatalf("GetRoutes = %+v, %v; want 95/5", w, err)
+			}
+			before := routingVersions(t, ns)
+			for range 2 {
+				if err := r.Reconcile(ctx, canary); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if after := routingVersions(t, ns); after != before {
+				t.Errorf("reconcile wrote: resourceVersions %s -> %s", before, after)
+			}
+			if w, _ := r.GetRoutes(ctx, canary); w.Canary != 5 {
+				t.Errorf("reconcile changed the weights to %+v", w)
+			}
+		})
+	}
+}
+
+// routingVersions lists the routing objects of a namespace with their
+// resourceVersions.
+func routingVersions(t *testing.T, ns string) string {
+	t.Helper()
+	var out []string
+	for _, list := range []client.ObjectList{&meshv1beta2.VirtualNodeList{}, &meshv1beta2.VirtualRouterList{}, &meshv1beta2.VirtualServiceList{}, &gatewayv1.HTTPRouteList{}} {
+		if err := framework.Get().Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		items, _ := metaItems(list)
+		out = append(out, items...)
+	}
+	return strings.Join(out, ",")
+}
+
+func metaItems(list client.ObjectList) ([]string, error) {
+	var out []string
+	switch l := list.(type) {
+	case *meshv1beta2.VirtualNodeList:
+		for _, i := range l.Items {
+			out = append(out, "vn/"+i.Name+"@"+i.ResourceVersion)
+		}
+	case *meshv1beta2.VirtualRouterList:
+		for _, i := range l.Items {
+			out = append(out, "vr/"+i.Name+"@"+i.ResourceVersion)
+		}
+	case *meshv1beta2.VirtualServiceList:
+		for _, i := range l.Items {
+			out = append(out, "vs/"+i.Name+"@"+i.ResourceVersion)
+		}
+	case *gatewayv1.HTTPRouteList:
+		for _, i := range l.Items {
+			out = append(out, "httproute/"+i.Name+"@"+i.ResourceVersion)
+		}
+	}
+	return out, nil
+}
+
+// An A/B canary gets the two-route App Mesh shape and header-matched
+// HTTPRoute rules.
+func TestABTestingRoutes(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ab := func(o map[string]any) {
+		a := o["spec"].(map[string]any)["canaryAnalysis"].(map[string]any)
+		delete(a, "stepWeight")
+		a["iterations"] = int64(10)
+		a["match"] = []any{map[string]any{"headers": map[string]any{"x-canary": map[string]any{"exact": "insider"}}}}
+	}
+	ns := e.Namespace(t)
+	applySeedCanary(t, ns, "appmesh:v1beta2", ab)
+	canary := getCanary(t, ns)
+	ctx := context.Background()
+	if err := appmesh.NewV1beta2(e.Client, e.Scheme).Reconcile(ctx, canary); err != nil {
+		t.Fatal(err)
+	}
+	vr := &meshv1beta2.VirtualRouter{}
+	mustGet(t, ns, "podinfo", vr)
+	if len(vr.Spec.Routes) != 2 || *vr.Spec.Routes[0].Priority != 10 || *vr.Spec.Routes[1].Priority != 20 {
+		t.Fatalf("routes %+v, want a header route at priority 10 and a default at 20", vr.Spec.Routes)
+	}
+	if h := vr.Spec.Routes[0].HTTPRoute.Match.Headers; len(h) != 1 || h[0].Name != "x-canary" {
+		t.Errorf("header match %+v", h)
+	}
+	if err := gatewayapi.New(e.Client, e.Scheme).Reconcile(ctx, canary); err != nil {
+		t.Fatal(err)
+	}
+	route := &gatewayv1.HTTPRoute{}
+	mustGet(t, ns, "podinfo", route)
+	rules := route.Spec.Rules
+	if len(rules) != 2 || len(rules[0].Matches) == 0 || len(rules[0].Matches[0].Headers) != 1 || rules[0].Matches[0].Headers[0].Name != "x-canary" {
+		t.Errorf("HTTPRoute rules %+v, want a header-matched rule then a default", rules)
+	}
+}
+
+// Deleting a canary with revertOnDeletion gives the target its pods and the
+// apex service back and leaves no routing object; without it, owner
+// references remove everything the canary generated.
+func TestDeletingACanary(t *testing.T) {
+	for name, revert := range map[string]bool{"with revertOnDeletion": true, "without revertOnDeletion": false} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := framework.Get()
+			ns := e.Namespace(t)
+			e.StartOperator(t, "--namespace="+ns)
+			applySeedCanary(t, ns, "appmesh:v1beta2", set(revert, "spec", "revertOnDeletion"))
+			waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
+			if err := e.Client.Delete(context.Background(), getCanary(t, ns)); err != nil {
+				t.Fatal(err)
+			}
+			framework.Eventually(t, 60*time.Second, "the canary's objects to go", func(ctx context.Context) (bool, string) {
+				left := routingVersions(t, ns)
+				var primaries corev1.ServiceList
+				_ = e.Client.List(ctx, &primaries, client.InNamespace(ns))
+				return left == "" && len(primaries.Items) == map[bool]int{true: 1, false: 0}[revert], fmt.Sprintf("routing objects %q, %d services", left, len(primaries.Items))
+			})
+			if !revert {
+				return
+			}
+			svc := &corev1.Service{}
+			mustGet(t, ns, "podinfo", svc)
+			if svc.Spec.Selector["app"] != "podinfo" || len(svc.OwnerReferences) != 0 {
+				t.Errorf("apex service selects %v with owners %v; want app=podinfo and no owner", svc.Spec.Selector, svc.OwnerReferences)
+			}
+			waitForEndpoints(t, ns, "podinfo", 2, false)
+		})
+	}
+}
