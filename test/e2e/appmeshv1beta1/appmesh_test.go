@@ -1,0 +1,123 @@
+// Package appmeshv1beta1 tests the appmesh (v1beta1) provider on a cluster
+// of its own: the App Mesh v1beta1 CRDs have the same names as the v1beta2
+// ones, so a cluster holds one or the other, as real clusters did.
+package appmeshv1beta1
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	meshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
+	"github.com/serin-dev/serin/test/framework"
+)
+
+func TestMain(m *testing.M) { framework.Main(m, "appmeshv1beta1", "test/crds/appmesh/v1beta1") }
+
+func applySeed(t *testing.T, ns, provider string) {
+	t.Helper()
+	e := framework.Get()
+	e.Apply(t, ns, "podinfo.yaml")
+	obj := framework.ReadObjects(t, "canary-v1alpha3.yaml")[0]
+	obj.SetNamespace(ns)
+	_ = unstructured.SetNestedField(obj.Object, provider, "spec", "provider")
+	if err := e.Client.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitForCanary(t *testing.T, ns string, what string, cond func(c *flaggerv1.Canary) (bool, string)) *flaggerv1.Canary {
+	t.Helper()
+	c := &flaggerv1.Canary{}
+	framework.Eventually(t, 30*time.Second, what, func(ctx context.Context) (bool, string) {
+		if err := framework.Get().Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "podinfo"}, c); err != nil {
+			return false, err.Error()
+		}
+		return cond(c)
+	})
+	return c
+}
+
+// The seed's canary with the seed-era provider (no meshName in the spec,
+// the mesh from --mesh-name) generates the v1beta1 objects of the
+// reference.
+func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
+	e := framework.Get()
+	ns := e.Namespace(t)
+	e.StartOperator(t, "--namespace="+ns, "--mesh-name=appmesh-dev")
+	applySeed(t, ns, "appmesh")
+	canary := waitForCanary(t, ns, "Initialized", func(c *flaggerv1.Canary) (bool, string) {
+		return c.Status.Phase == flaggerv1.CanaryPhaseInitialized, fmt.Sprintf("phase %s %+v", c.Status.Phase, c.Status.Conditions)
+	})
+	for _, name := range []string{"podinfo", "podinfo-primary", "podinfo-canary"} {
+		vn := &meshv1beta1.VirtualNode{}
+		get(t, ns, name, vn)
+		owned(t, vn, canary)
+		if vn.Spec.MeshName != "appmesh-dev" || vn.Spec.Listeners[0].PortMapping.Port != 9898 {
+			t.Errorf("virtual node %s: mesh %q listeners %+v", name, vn.Spec.MeshName, vn.Spec.Listeners)
+		}
+	}
+	for name, want := range map[string]string{
+		"podinfo." + ns:        "podinfo-primary=100 podinfo-canary=0",
+		"podinfo-canary." + ns: "podinfo-canary=100",
+	} {
+		vs := &meshv1beta1.VirtualService{}
+		get(t, ns, name, vs)
+		owned(t, vs, canary)
+		var got []string
+		for _, r := range vs.Spec.Routes {
+			for _, wt := range r.HTTP.Action.WeightedTargets {
+				got = append(got, fmt.Sprintf("%s=%d", wt.VirtualNodeName, wt.Weight))
+			}
+		}
+		if strings.Join(got, " ") != want || vs.Spec.MeshName != "appmesh-dev" {
+			t.Errorf("virtual service %s routes %v (mesh %q), want %s", name, got, vs.Spec.MeshName, want)
+		}
+	}
+}
+
+// A provider whose CRDs are missing (appmesh:v1beta2 here) is reported in
+// a condition and an event naming the kind, not in a crash loop.
+func TestMissingProviderCRDsAreReported(t *testing.T) {
+	e := framework.Get()
+	ns := e.Namespace(t)
+	op := e.StartOperator(t, "--namespace="+ns)
+	applySeed(t, ns, "appmesh:v1beta2")
+	c := waitForCanary(t, ns, "a Ready=False condition", func(c *flaggerv1.Canary) (bool, string) {
+		cond := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition)
+		return cond != nil && cond.Reason == "MeshNotInstalled", fmt.Sprintf("conditions %+v", c.Status.Conditions)
+	})
+	msg := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition).Message
+	for _, want := range []string{"(appmesh.k8s.aws/v1beta2) is not installed", "install the AWS App Mesh controller"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("condition message %q does not contain %q", msg, want)
+		}
+	}
+	if !strings.Contains(op.Log(), `"reason":"MeshNotInstalled"`) {
+		t.Error("no log line explains the missing CRDs")
+	}
+}
+
+func get(t *testing.T, ns, name string, o client.Object) {
+	t.Helper()
+	if err := framework.Get().Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, o); err != nil {
+		t.Fatalf("get %s: %v", name, err)
+	}
+}
+
+func owned(t *testing.T, o client.Object, c *flaggerv1.Canary) {
+	t.Helper()
+	for _, ref := range o.GetOwnerReferences() {
+		if ref.UID == c.UID {
+			return
+		}
+	}
+	t.Errorf("%s is not owned by the canary", o.GetName())
+}
