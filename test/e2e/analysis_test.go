@@ -26,16 +26,33 @@ type release struct {
 	ns      string
 	flags   []string
 	op      *framework.Operator
+	ops     []*framework.Operator // every operator process, op the last
 	weights *weightRecorder
 }
 
-func newRelease(t *testing.T) *release {
+// restart kills the operator, as a crash would, and starts another.
+func (r *release) restart() {
+	r.op.Kill()
+	r.op = r.e.StartOperator(r.t, r.flags...)
+	r.ops = append(r.ops, r.op)
+}
+
+// newRelease initializes the analysis canary, changed by mutate.
+func newRelease(t *testing.T, mutate ...func(map[string]any)) *release {
 	e := framework.Get()
 	ns := e.Namespace(t)
 	r := &release{t: t, e: e, ns: ns, flags: []string{"--namespace=" + ns, "--metrics-server=" + e.Prometheus.URL}}
 	r.op = e.StartOperator(t, r.flags...)
+	r.ops = []*framework.Operator{r.op}
 	e.Apply(t, ns, "podinfo.yaml")
-	e.Apply(t, ns, "canary-analysis.yaml")
+	canary := framework.ReadObjects(t, "canary-analysis.yaml")[0]
+	canary.SetNamespace(ns)
+	for _, m := range mutate {
+		m(canary.Object)
+	}
+	if err := e.Client.Create(context.Background(), canary); err != nil {
+		t.Fatal(err)
+	}
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	r.weights = recordWeights(t, ns, "podinfo")
 	// Envoy metrics of the primary's and the canary's pods; the canary's
@@ -133,15 +150,21 @@ func (r *release) assertSettled(image string) {
 	})
 }
 
-// messages counts the operator's log lines with exactly msg.
+// messages counts the log lines with exactly msg over every operator.
 func (r *release) messages(msg string) int {
-	return strings.Count(r.op.Log(), fmt.Sprintf(`"msg":%q`, msg))
+	n := 0
+	for _, op := range r.ops {
+		n += strings.Count(op.Log(), fmt.Sprintf(`"msg":%q`, msg))
+	}
+	return n
 }
 
 func (r *release) assertNoErrors() {
 	r.t.Helper()
-	if lines := r.op.ErrorLines(); len(lines) > 0 {
-		r.t.Errorf("operator logged errors:\n%s", strings.Join(lines, "\n"))
+	for _, op := range r.ops {
+		if lines := op.ErrorLines(); len(lines) > 0 {
+			r.t.Errorf("operator logged errors:\n%s", strings.Join(lines, "\n"))
+		}
 	}
 }
 
