@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -117,6 +118,10 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) error {
 	want := analysis.DesiredWeights(s.canary, s.canary.Status)
 	got, err := s.router.GetRoutes(ctx, s.canary)
+	if apierrors.IsNotFound(err) {
+		// Created moments ago (a new provider) and not in the cache yet.
+		return fmt.Errorf("%w: %w", errCacheLag, err)
+	}
 	if err != nil {
 		return fmt.Errorf("read routes: %w", err)
 	}

@@ -105,7 +105,7 @@ func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, r.reportProblem(ctx, canary, err)
 	}
 	res, err = r.reconcileCanary(ctx, s, persist)
-	if apierrors.IsConflict(err) {
+	if apierrors.IsConflict(err) || errors.Is(err, errCacheLag) {
 		// The cache had not seen our own last write yet; try again with a
 		// fresh read rather than report a problem.
 		ctrl.LoggerFrom(ctx).V(1).Info("Conflict, retrying", "error", err.Error())
@@ -200,6 +200,9 @@ func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flagg
 	}
 	return nil
 }
+
+// errCacheLag marks a read that missed an object the operator just wrote.
+var errCacheLag = errors.New("cache has not caught up with a write")
 
 // conflictRetry is how soon a reconcile that lost a write race runs again.
 const conflictRetry = 200 * time.Millisecond

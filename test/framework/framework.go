@@ -162,7 +162,7 @@ func stopOnSignal(c *cluster.Cluster) {
 }
 
 // Namespace creates a namespace for one test and deletes it afterwards.
-func (e *Env) Namespace(t *testing.T) string {
+func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
 	if err := e.Client.Create(context.Background(), ns); err != nil {
@@ -173,7 +173,7 @@ func (e *Env) Namespace(t *testing.T) string {
 }
 
 // Kubectl runs the cluster's kubectl and returns its output.
-func (e *Env) Kubectl(t *testing.T, args ...string) string {
+func (e *Env) Kubectl(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(e.Cluster.Binaries.Kubectl, append([]string{"--kubeconfig", e.Cluster.Kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()

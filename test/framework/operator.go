@@ -27,7 +27,7 @@ type Operator struct {
 
 // StartOperator runs the operator against the test cluster with extra
 // flags; it is stopped when the test ends.
-func (e *Env) StartOperator(t *testing.T, flags ...string) *Operator {
+func (e *Env) StartOperator(t testing.TB, flags ...string) *Operator {
 	t.Helper()
 	metricsPort, probePort := freePort(t), freePort(t)
 	args := append([]string{
@@ -85,7 +85,7 @@ func (o *Operator) ErrorLines() []string {
 	return out
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 // Eventually polls cond every 100 ms until it returns true or timeout
 // passes; then it fails the test with the last reason cond gave.
-func Eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string)) {
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

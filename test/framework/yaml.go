@@ -14,7 +14,7 @@ import (
 )
 
 // ReadObjects parses a multi-document YAML file under testdata.
-func ReadObjects(t *testing.T, name string) []*unstructured.Unstructured {
+func ReadObjects(t testing.TB, name string) []*unstructured.Unstructured {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -46,14 +46,20 @@ func DecodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
 }
 
 // Apply creates the objects of a testdata file in namespace ns.
-func (e *Env) Apply(t *testing.T, ns, name string) []*unstructured.Unstructured {
+func (e *Env) Apply(t testing.TB, ns, name string) []*unstructured.Unstructured {
 	t.Helper()
 	objs := ReadObjects(t, name)
+	e.CreateObjects(t, ns, objs...)
+	return objs
+}
+
+// CreateObjects creates objects in namespace ns.
+func (e *Env) CreateObjects(t testing.TB, ns string, objs ...*unstructured.Unstructured) {
+	t.Helper()
 	for _, o := range objs {
 		o.SetNamespace(ns)
 		if err := e.Client.Create(context.Background(), o); err != nil {
-			t.Fatalf("create %s %s from %s: %v", o.GetKind(), o.GetName(), name, err)
+			t.Fatalf("create %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
-	return objs
 }

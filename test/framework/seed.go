@@ -1,0 +1,63 @@
+package framework
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// RunOperator starts the operator binary bin outside a test (the demo and
+// the seed scenario use it) with the same process handling as
+// StartOperator: its own process group, killed when its parent dies, its
+// output in logPath, metrics on a free loopback port. Stop it with Kill.
+func RunOperator(bin, kubeconfig, logPath string, flags ...string) (*Operator, error) {
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	probeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start operator: %w", err)
+	}
+	op := &Operator{cmd: cmd, logPath: logPath, done: make(chan struct{}), MetricsURL: "http://" + metricsAddr + "/metrics"}
+	go func() { _ = cmd.Wait(); close(op.done) }()
+	return op, nil
+}
+
+// LogPath is the file holding the operator's output.
+func (o *Operator) LogPath() string { return o.logPath }
+
+// Exited reports whether the operator process has ended.
+func (o *Operator) Exited() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// freeAddr reserves a loopback address for a child process to listen on.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

@@ -1,0 +1,12 @@
+// Package operator tests properties of the operator process as a whole
+// against a real local control plane: leader election among replicas, and
+// how fast a new revision of a target is detected.
+package operator
+
+import (
+	"testing"
+
+	"github.com/serin-dev/serin/test/framework"
+)
+
+func TestMain(m *testing.M) { framework.Main(m, "operator") }
