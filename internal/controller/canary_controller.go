@@ -81,7 +81,11 @@ func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	before := canary.DeepCopy()
 	defer func() {
-		if err := r.patchStatus(ctx, before, canary); err != nil {
+		err := r.patchStatus(ctx, before, canary)
+		switch {
+		case apierrors.IsConflict(err):
+			res, retErr = ctrl.Result{RequeueAfter: conflictRetry}, nil
+		case err != nil:
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
@@ -190,12 +194,16 @@ func (r *CanaryReconciler) reconcileRouting(ctx context.Context, s *scope) error
 	return nil
 }
 
-// patchStatus writes the status subresource when it changed.
+// patchStatus writes the status subresource when it changed, and only if
+// nobody wrote it since it was read.
 func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flaggerv1.Canary) error {
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, after, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+	// The lock makes a step decided on a stale cached status fail with a
+	// conflict instead of being applied twice.
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	if err := r.Status().Patch(ctx, after, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("patch status of canary %s: %w", after, err)
 	}
 	return nil

@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -37,11 +40,12 @@ func (r *release) restart() {
 	r.ops = append(r.ops, r.op)
 }
 
-// newRelease initializes the analysis canary, changed by mutate.
-func newRelease(t *testing.T, mutate ...func(map[string]any)) *release {
+// newRelease initializes the analysis canary, changed by mutate, with an
+// operator started with extra flags.
+func newRelease(t *testing.T, flags []string, mutate ...func(map[string]any)) *release {
 	e := framework.Get()
 	ns := e.Namespace(t)
-	r := &release{t: t, e: e, ns: ns, flags: []string{"--namespace=" + ns, "--metrics-server=" + e.Prometheus.URL}}
+	r := &release{t: t, e: e, ns: ns, flags: append([]string{"--namespace=" + ns, "--metrics-server=" + e.Prometheus.URL}, flags...)}
 	r.op = e.StartOperator(t, r.flags...)
 	r.ops = []*framework.Operator{r.op}
 	e.Apply(t, ns, "podinfo.yaml")
@@ -89,7 +93,7 @@ func (r *release) deploy(image string) {
 // ends with the primary on the new image and the canary scaled to zero.
 func TestHealthyCanaryIsPromoted(t *testing.T) {
 	t.Parallel()
-	r := newRelease(t)
+	r := newRelease(t, nil)
 	r.serve(framework.Traffic{RPS: 20, SuccessRatio: 1, Latency: 20 * time.Millisecond})
 	r.deploy("stefanprodan/podinfo:3.1.1")
 	waitForPhase(t, r.ns, "podinfo", flaggerv1.CanaryPhaseSucceeded, 120*time.Second)
@@ -99,14 +103,48 @@ func TestHealthyCanaryIsPromoted(t *testing.T) {
 		t.Errorf("canary weights on the HTTPRoute %v, want %v", got, want)
 	}
 	assertEvent(t, r.ns, "podinfo", "Promotion completed! Scaling down podinfo."+r.ns)
+	r.assertOperatorMetrics(map[string]float64{
+		`flagger_canary_status{name="podinfo",namespace="` + r.ns + `"}`:                                        1,
+		`flagger_canary_weight{workload="podinfo",namespace="` + r.ns + `"}`:                                    0,
+		`flagger_canary_weight{workload="podinfo-primary",namespace="` + r.ns + `"}`:                            100,
+		`flagger_canary_total{namespace="` + r.ns + `"}`:                                                        1,
+		`flagger_canary_successes_total{name="podinfo",namespace="` + r.ns + `"}`:                               1,
+		`flagger_canary_metric_analysis{name="podinfo",namespace="` + r.ns + `",metric="request-success-rate"}`: 100,
+		`flagger_info{version="dev",mesh_provider="kubernetes"}`:                                                1,
+	})
 	r.assertNoErrors()
+}
+
+// assertOperatorMetrics checks samples of the operator's /metrics, written
+// as name{label="value",...}.
+func (r *release) assertOperatorMetrics(want map[string]float64) {
+	r.t.Helper()
+	for series, value := range want {
+		name, labels := parseSeries(series)
+		got, err := r.op.Metric(context.Background(), name, labels)
+		if err != nil || got != value {
+			r.t.Errorf("%s = %v (%v), want %v", series, got, err, value)
+		}
+	}
+}
+
+func parseSeries(s string) (string, map[string]string) {
+	name, rest, _ := strings.Cut(s, "{")
+	labels := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			labels[k] = strings.Trim(v, `"`)
+		}
+	}
+	return name, labels
 }
 
 // A canary answering 40 % errors halts on every check and is rolled back
 // after exactly threshold (5) failed checks.
 func TestFailingCanaryIsRolledBack(t *testing.T) {
 	t.Parallel()
-	r := newRelease(t)
+	sink := newEventSink(t)
+	r := newRelease(t, []string{"--event-webhook=" + sink.srv.URL})
 	r.serve(framework.Traffic{RPS: 20, SuccessRatio: 0.6, Latency: 20 * time.Millisecond})
 	r.deploy("stefanprodan/podinfo:3.0.2")
 	c := waitForPhase(t, r.ns, "podinfo", flaggerv1.CanaryPhaseFailed, 120*time.Second)
@@ -121,6 +159,11 @@ func TestFailingCanaryIsRolledBack(t *testing.T) {
 	assertEvent(t, r.ns, "podinfo", "Canary failed! Scaling down podinfo."+r.ns)
 	if got := r.weights.sequence(); !slices.Equal(got, []int{0}) {
 		t.Errorf("canary weights %v: a failing canary must never get traffic", got)
+	}
+	for _, msg := range []string{"Rolling back podinfo." + r.ns + " failed checks threshold reached 5", "Canary failed! Scaling down podinfo." + r.ns} {
+		if !slices.Contains(sink.messages(), msg) {
+			t.Errorf("the event webhook did not receive %q; got %q", msg, sink.messages())
+		}
 	}
 	if la := c.Status.LastAnalysis; la == nil || len(la.Checks) == 0 || la.Checks[0].Value != "60.00" || la.Checks[0].Passed {
 		t.Errorf("status.lastAnalysis does not explain the halt: %+v", la)
@@ -218,4 +261,33 @@ func (w *weightRecorder) sequence() []int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.weights)
+}
+
+// eventSink is an event webhook that keeps the messages it receives.
+type eventSink struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	msgs []string
+}
+
+func newEventSink(t *testing.T) *eventSink {
+	s := &eventSink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Metadata map[string]string `json:"metadata"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&p); err == nil {
+			s.mu.Lock()
+			s.msgs = append(s.msgs, p.Metadata["eventMessage"])
+			s.mu.Unlock()
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *eventSink) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.msgs)
 }

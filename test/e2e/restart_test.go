@@ -46,7 +46,7 @@ func TestKillingTheOperatorAtEveryStepChangesNothing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			hooks := newHookCounter(t)
-			r := newRelease(t, hooks.register)
+			r := newRelease(t, nil, hooks.register)
 			r.serve(tc.traffic)
 			changes := watchSteps(t, r.ns)
 			r.deploy(tc.image)
