@@ -170,3 +170,19 @@ func reverse(in []string) []string {
 	}
 	return out
 }
+
+// RunningComponents lists the components of dir whose pid file names a
+// live process group.
+func RunningComponents(dir string) []string {
+	var out []string
+	for _, name := range componentOrder {
+		data, err := os.ReadFile(filepath.Join(dir, "pids", name))
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && groupAlive(pid) {
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -35,8 +35,8 @@ func main() {
 }
 
 func up(dir string) error {
-	if pids := cluster.ProcessesUsing(dir); len(pids) > 0 {
-		return fmt.Errorf("a cluster already runs in %s (pids %v); run make cluster-down first", dir, pids)
+	if running := cluster.RunningComponents(dir); len(running) > 0 {
+		return fmt.Errorf("a cluster already runs in %s (%v); run make cluster-down first", dir, running)
 	}
 	// A stale state directory from an earlier cluster would confuse etcd.
 	if err := os.RemoveAll(dir); err != nil {
