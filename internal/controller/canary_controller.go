@@ -127,7 +127,7 @@ func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 func (r *CanaryReconciler) reconcileCanary(ctx context.Context, s *scope, persist func() error) (ctrl.Result, error) {
 	switch s.canary.Status.Phase {
 	case "", flaggerv1.CanaryPhaseInitializing:
-		return r.initialize(ctx, s)
+		return r.initialize(ctx, s, persist)
 	}
 	if err := r.reconcileRouting(ctx, s); err != nil {
 		return ctrl.Result{}, err

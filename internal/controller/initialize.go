@@ -24,7 +24,7 @@ func workloadSelector(d *appsv1.Deployment, candidates []string) (string, string
 // routing; once the primary is available it scales the target to zero and
 // marks the canary Initialized. Each step is idempotent, so a restart at
 // any point resumes where it stopped.
-func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Result, error) {
+func (r *CanaryReconciler) initialize(ctx context.Context, s *scope, persist func() error) (ctrl.Result, error) {
 	c := s.canary
 	configs, err := r.readConfigs(ctx, c, s.target)
 	if err != nil {
@@ -64,6 +64,12 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope) (ctrl.Resul
 	c.Status.TrackedConfigs = configsOrNil(checksums(configs))
 	c.Status.CanaryWeight, c.Status.FailedChecks, c.Status.Iterations = 0, 0, 0
 	r.setPhase(c, flaggerv1.CanaryPhaseInitialized, metav1.ConditionTrue, "Deployment initialization completed.")
+	r.setReady(c)
+	// Written before the event, so a reconcile on a stale cache cannot
+	// announce the initialization twice: its status write conflicts.
+	if err := persist(); err != nil {
+		return ctrl.Result{}, err
+	}
 	r.info(ctx, c, "Initialized", "Initialization done! %s", c)
 	return ctrl.Result{}, nil
 }
@@ -90,7 +96,10 @@ func (r *CanaryReconciler) ensurePrimary(ctx context.Context, c *flaggerv1.Canar
 	if err := controllerutil.SetControllerReference(c, primary, r.Scheme); err != nil {
 		return nil, err
 	}
-	if err := r.Create(ctx, primary); err != nil {
+	if err := r.Create(ctx, primary); apierrors.IsAlreadyExists(err) {
+		// Created by an earlier reconcile the cache has not seen yet.
+		return nil, fmt.Errorf("%w: %w", errCacheLag, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("create primary %s: %w", primary.Name, err)
 	}
 	r.info(ctx, c, "Initializing", "Deployment %s.%s created", primary.Name, primary.Namespace)
