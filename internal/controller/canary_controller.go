@@ -24,6 +24,7 @@ import (
 	"github.com/serin-dev/serin/internal/router"
 	"github.com/serin-dev/serin/internal/router/kubernetes"
 	"github.com/serin-dev/serin/internal/telemetry"
+	"github.com/serin-dev/serin/internal/workload"
 )
 
 // +kubebuilder:rbac:groups=flagger.app,resources=canaries,verbs=get;list;watch;update;patch
@@ -152,7 +153,7 @@ func (r *CanaryReconciler) newScope(ctx context.Context, c *flaggerv1.Canary) (*
 		}
 		return nil, fmt.Errorf("get target deployment %s: %w", ref.Name, err)
 	}
-	key, value, err := workloadSelector(target, r.SelectorLabels)
+	key, value, err := workload.SelectorLabel(target, r.SelectorLabels)
 	if err != nil {
 		return nil, &problem{reason: "SelectorLabelMissing", stalled: true, message: err.Error()}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -82,7 +83,7 @@ func (r *CanaryReconciler) finalize(ctx context.Context, c *flaggerv1.Canary) (c
 
 // primaryReplicas is the capacity the target gets back: the primary's.
 func (r *CanaryReconciler) primaryReplicas(ctx context.Context, c *flaggerv1.Canary, s *scope) int32 {
-	primary := s.target.DeepCopy()
+	primary := &appsv1.Deployment{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: workload.PrimaryName(s.target.Name)}, primary); err != nil {
 		return 1
 	}

@@ -16,10 +16,6 @@ import (
 	"github.com/serin-dev/serin/internal/workload"
 )
 
-func workloadSelector(d *appsv1.Deployment, candidates []string) (string, string, error) {
-	return workload.SelectorLabel(d, candidates)
-}
-
 // initialize creates the primary workload, its configs, autoscaler and the
 // routing; once the primary is available it scales the target to zero and
 // marks the canary Initialized. Each step is idempotent, so a restart at
