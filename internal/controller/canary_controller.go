@@ -201,10 +201,11 @@ func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flagg
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
-	// The lock makes a step decided on a stale cached status fail with a
-	// conflict instead of being applied twice.
-	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
-	if err := r.Status().Patch(ctx, after, patch); client.IgnoreNotFound(err) != nil {
+	// An update, not a merge patch: it carries the resourceVersion read, so
+	// a step decided on a stale cached status fails with a conflict instead
+	// of being applied twice, and it writes zero counters (weight 0) that a
+	// patch computed as a diff would leave out.
+	if err := r.Status().Update(ctx, after); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("patch status of canary %s: %w", after, err)
 	}
 	return nil

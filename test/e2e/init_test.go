@@ -36,8 +36,17 @@ func TestSeedCanaryInitializes(t *testing.T) {
 			canary := waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 			assertInitialized(t, ns, canary)
 			out := e.Kubectl(t, "get", "canary", "-n", ns)
-			if !strings.Contains(out, "Initialized") {
+			if !strings.Contains(out, "Initialized") || !strings.HasPrefix(strings.Join(strings.Fields(out), " "), "NAME STATUS WEIGHT LASTTRANSITIONTIME podinfo Initialized 0 ") {
 				t.Errorf("kubectl get canary does not show Initialized:\n%s", out)
+			}
+			// -o wide adds the analysis settings; the seed's interval and
+			// stepWeight show under either API version.
+			version := map[string]string{"canary-v1alpha3.yaml": "v1alpha3", "canary-v1beta1.yaml": "v1beta1"}[manifest]
+			wide := strings.Fields(e.Kubectl(t, "get", "canaries."+version+".flagger.app", "-n", ns, "-o", "wide"))
+			wantHeader := []string{"NAME", "STATUS", "WEIGHT", "FAILEDCHECKS", "INTERVAL", "MIRROR", "STEPWEIGHT", "STEPWEIGHTS", "MAXWEIGHT", "LASTTRANSITIONTIME"}
+			if len(wide) < len(wantHeader)+6 || strings.Join(wide[:len(wantHeader)], " ") != strings.Join(wantHeader, " ") ||
+				wide[len(wantHeader)+4] != "10s" || wide[len(wantHeader)+5] != "5" {
+				t.Errorf("kubectl get canary -o wide:\n%s", strings.Join(wide, " "))
 			}
 			if lines := op.ErrorLines(); len(lines) > 0 {
 				t.Errorf("operator logged errors:\n%s", strings.Join(lines, "\n"))
