@@ -135,8 +135,16 @@ func (st *stepper) runChecks() bool {
 	if !st.hooksPass(flaggerv1.RolloutHook, "external check") {
 		return false
 	}
+	// Before the first step nothing is routed to the canary: a metric
+	// without values has nothing to judge (Flagger skips the metrics
+	// altogether), while one with values (a load test on the canary
+	// service) is judged before any user is sent there.
+	unrouted := StrategyOf(st.c) == Canary && st.s.CanaryWeight == 0 && st.s.Iterations == 0
 	var failed *MetricResult
 	for _, m := range st.checks.Metrics() {
+		if unrouted && m.NoValues {
+			m.Passed, m.Message = true, "no values: no traffic is routed to the canary yet"
+		}
 		st.record(flaggerv1.CheckResult{Name: m.Name, Kind: "metric", Value: m.Value, Threshold: m.Threshold, Passed: m.Passed, Message: m.Message})
 		if !m.Passed && failed == nil {
 			failed = &m

@@ -137,6 +137,23 @@ func TestStep(t *testing.T) {
 			canary: newCanary(), wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantRequeue: 10 * time.Second,
 			wantEvents: []string{"Starting canary analysis for podinfo.test", "Advance podinfo.test canary weight 5"},
 		},
+		"before the first step a metric without values passes": {
+			canary: newCanary(), checks: fakeChecks{metrics: []MetricResult{{Name: "request-success-rate", NoValues: true,
+				Message: "Halt advancement no values found for appmesh metric request-success-rate probably podinfo.test is not receiving traffic"}}},
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantRequeue: 10 * time.Second,
+			wantEvents: []string{"Starting canary analysis for podinfo.test", "Advance podinfo.test canary weight 5"},
+		},
+		"before the first step a failing metric with values halts": {
+			canary: newCanary(), checks: fakeChecks{metrics: failingRate()},
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantFailedChecks: 1, wantRequeue: 10 * time.Second,
+			wantEvents: []string{"Starting canary analysis for podinfo.test", "Halt podinfo.test advancement success rate 60.00% < 99%"},
+		},
+		"once traffic is routed a metric without values fails": {
+			canary: newCanary(atWeight(5), analysedAt(t0)), checks: fakeChecks{metrics: []MetricResult{{Name: "request-success-rate", NoValues: true,
+				Message: "Halt advancement no values found for appmesh metric request-success-rate probably podinfo.test is not receiving traffic"}}},
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantFailedChecks: 1, wantRequeue: 10 * time.Second,
+			wantEvents: []string{"Halt advancement no values found for appmesh metric request-success-rate probably podinfo.test is not receiving traffic"},
+		},
 		"a run before the interval has passed waits": {
 			canary:    newCanary(atWeight(5), analysedAt(t0.Add(4*time.Second))),
 			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantRequeue: 4 * time.Second,

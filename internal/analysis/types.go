@@ -49,6 +49,9 @@ type MetricResult struct {
 	Passed    bool
 	// Message is the halt message of a failed check.
 	Message string
+	// NoValues is set when the query returned nothing: the canary got no
+	// requests in the metric's interval.
+	NoValues bool
 }
 
 // Checks runs the canary's webhooks and metric queries. Step calls it only

@@ -41,7 +41,7 @@ func (m MetricsClient) Check(ctx context.Context, c *flaggerv1.Canary, provider 
 	res := m.Checker.Check(ctx, c, provider)
 	out := make([]analysis.MetricResult, len(res))
 	for i, r := range res {
-		out[i] = analysis.MetricResult{Name: r.Name, Threshold: thresholdText(r.Min, r.Max), Passed: r.Passed, Message: r.Message}
+		out[i] = analysis.MetricResult{Name: r.Name, Threshold: thresholdText(r.Min, r.Max), Passed: r.Passed, Message: r.Message, NoValues: r.NoValues}
 		if r.Err == nil && !r.NoValues {
 			out[i].Value = strconv.FormatFloat(r.Value, 'f', 2, 64)
 		}

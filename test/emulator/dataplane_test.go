@@ -1,0 +1,269 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	appmeshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
+	appmeshv1beta2 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta2"
+	"github.com/serin-dev/serin/test/podinfo"
+)
+
+// testPlane is a data plane over a fake cluster and a real podinfo.
+type testPlane struct {
+	*dataPlane
+	reg *prometheus.Registry
+}
+
+func newTestPlane(t *testing.T, objs ...client.Object) testPlane {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+	backend := httptest.NewServer((&podinfo.Server{Version: "dev"}).Handler())
+	t.Cleanup(backend.Close)
+	u, _ := url.Parse(backend.URL)
+	kinds := newRoutingKinds()
+	for _, k := range kinds {
+		k.watched.Store(true)
+	}
+	reg := prometheus.NewRegistry()
+	return testPlane{reg: reg, dataPlane: &dataPlane{
+		resolver: &resolver{reader: cl, kinds: kinds}, endpoints: newEndpoints(cl), splitter: newSplitter(),
+		metrics: newEnvoyMetrics(reg), ledger: newLedger(), proxy: newProxy(u), log: slog.Default(),
+	}}
+}
+
+// get sends a request for host and path through the plane.
+func (p testPlane) get(host, path string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	r.Host = host
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, r)
+	return rec
+}
+
+// seedObjects are the Services and pods of the Canary podinfo in test:
+// two primary pods on 3.1.0, one canary pod on 3.1.1 and one terminating.
+func seedObjects() []client.Object {
+	return []client.Object{
+		service("podinfo-primary", "podinfo-primary"), service("podinfo-canary", "podinfo"), service("podinfo", "podinfo-primary"),
+		pod("podinfo-primary-6c7d9-aaaaa", "podinfo-primary", "6c7d9", "3.1.0"),
+		pod("podinfo-primary-6c7d9-bbbbb", "podinfo-primary", "6c7d9", "3.1.0"),
+		pod("podinfo-7f8b5-ccccc", "podinfo", "7f8b5", "3.1.1"),
+		pod("podinfo-7f8b5-ddddd", "podinfo", "7f8b5", "3.1.1", terminating),
+	}
+}
+
+func service(name, app string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "test"},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": app}},
+	}
+}
+
+func terminating(p *corev1.Pod) {
+	p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	p.Finalizers = []string{"test/keep"}
+}
+
+func pod(name, deployment, hash, tag string, opts ...func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "test", GenerateName: deployment + "-" + hash + "-",
+			Labels: map[string]string{"app": deployment, appsv1.DefaultDeploymentUniqueLabelKey: hash},
+		},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "podinfo", Image: "stefanprodan/podinfo:" + tag}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue},
+		}},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// v1beta2Objects are the App Mesh v1beta2 routing of the seed at weight w.
+func v1beta2Objects(w int64) []client.Object {
+	node := func(name string, weight int64) appmeshv1beta2.WeightedTarget {
+		return appmeshv1beta2.WeightedTarget{VirtualNodeRef: &appmeshv1beta2.VirtualNodeReference{Name: name}, Weight: weight}
+	}
+	router := func(name string, targets ...appmeshv1beta2.WeightedTarget) *appmeshv1beta2.VirtualRouter {
+		return &appmeshv1beta2.VirtualRouter{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "test"},
+			Spec: appmeshv1beta2.VirtualRouterSpec{Routes: []appmeshv1beta2.Route{{Name: name + "-route", HTTPRoute: &appmeshv1beta2.HTTPRoute{
+				Match: appmeshv1beta2.HTTPRouteMatch{Prefix: ptr.To("/")}, Action: appmeshv1beta2.HTTPRouteAction{WeightedTargets: targets},
+			}}}},
+		}
+	}
+	vs := func(name string) *appmeshv1beta2.VirtualService {
+		return &appmeshv1beta2.VirtualService{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "test"},
+			Spec: appmeshv1beta2.VirtualServiceSpec{AWSName: ptr.To(name + ".test"), Provider: appmeshv1beta2.VirtualServiceProvider{
+				VirtualRouter: &appmeshv1beta2.VirtualRouterServiceProvider{VirtualRouterRef: &appmeshv1beta2.VirtualRouterReference{Name: name}},
+			}},
+		}
+	}
+	return []client.Object{
+		router("podinfo", node("podinfo-primary", 100-w), node("podinfo-canary", w)), vs("podinfo"),
+		router("podinfo-canary", node("podinfo-canary", 100)), vs("podinfo-canary"),
+	}
+}
+
+func v1beta1Objects(w int64) []client.Object {
+	return []client.Object{&appmeshv1beta1.VirtualService{
+		ObjectMeta: metav1.ObjectMeta{Name: "podinfo.test", Namespace: "test"},
+		Spec: appmeshv1beta1.VirtualServiceSpec{MeshName: "global", Routes: []appmeshv1beta1.Route{{Name: "podinfo-route", HTTP: &appmeshv1beta1.HTTPRoute{
+			Match: appmeshv1beta1.HTTPRouteMatch{Prefix: "/"},
+			Action: appmeshv1beta1.HTTPRouteAction{WeightedTargets: []appmeshv1beta1.WeightedTarget{
+				{VirtualNodeName: "podinfo-primary", Weight: 100 - w}, {VirtualNodeName: "podinfo-canary", Weight: w},
+			}},
+		}}}},
+	}}
+}
+
+func httpRouteObjects(w int32) []client.Object {
+	ref := func(name string, weight int32) gatewayv1.HTTPBackendRef {
+		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+			BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: ptr.To(int32(9898))},
+			Weight:                 ptr.To(weight),
+		}}
+	}
+	return []client.Object{&gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"},
+		Spec: gatewayv1.HTTPRouteSpec{Rules: []gatewayv1.HTTPRouteRule{
+			{BackendRefs: []gatewayv1.HTTPBackendRef{ref("podinfo-primary", 100-w), ref("podinfo-canary", w)}},
+		}},
+	}}
+}
+
+func TestDataPlaneSplitsByTheRoutingObject(t *testing.T) {
+	tests := map[string]struct {
+		// routing are the provider's objects, at canary weight 10; they
+		// win over the apex Service, which selects only primary pods.
+		routing []client.Object
+	}{
+		"App Mesh v1beta2 VirtualRouter":  {routing: v1beta2Objects(10)},
+		"App Mesh v1beta1 VirtualService": {routing: v1beta1Objects(10)},
+		"Gateway API HTTPRoute":           {routing: httpRouteObjects(10)},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPlane(t, append(seedObjects(), tc.routing...)...)
+			versions := map[string]int{}
+			for range 200 {
+				rec := p.get("podinfo.test:9898", "/version")
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				var v struct{ Version, Hostname string }
+				_ = json.Unmarshal(rec.Body.Bytes(), &v)
+				versions[v.Version]++
+				if v.Hostname == "podinfo-7f8b5-ddddd" {
+					t.Fatal("a terminating pod got a request")
+				}
+			}
+			if versions["3.1.1"] != 20 || versions["3.1.0"] != 180 {
+				t.Errorf("versions answered %v, want 20 of 3.1.1 (canary) and 180 of 3.1.0", versions)
+			}
+			split := p.ledger.report().Split("podinfo.test")
+			if split != (Split{Canary: 20, Primary: 180}) {
+				t.Errorf("recorded split %+v, want 20/180", split)
+			}
+		})
+	}
+}
+
+func TestDataPlaneAnswersLikeEnvoy(t *testing.T) {
+	tests := map[string]struct {
+		// objs are the cluster's; host and path the request's.
+		objs       []client.Object
+		host, path string
+		wantCode   int
+	}{
+		"an unknown host is not found":                      {objs: seedObjects(), host: "nothing.test", path: "/", wantCode: 404},
+		"a Service without routing object is reached":       {objs: seedObjects(), host: "podinfo-canary.test:9898", path: "/", wantCode: 200},
+		"the canary's virtual service passes the status on": {objs: append(seedObjects(), v1beta2Objects(0)...), host: "podinfo-canary.test", path: "/status/500", wantCode: 500},
+		"a Service without ready pods has no upstream":      {objs: []client.Object{service("podinfo-canary", "podinfo")}, host: "podinfo-canary.test", path: "/", wantCode: 503},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPlane(t, tc.objs...)
+			if rec := p.get(tc.host, tc.path); rec.Code != tc.wantCode {
+				t.Errorf("status %d, want %d: %s", rec.Code, tc.wantCode, rec.Body)
+			}
+		})
+	}
+}
+
+func TestDataPlaneExportsEnvoyMetricsPerPod(t *testing.T) {
+	p := newTestPlane(t, append(seedObjects(), v1beta2Objects(0)...)...)
+	for range 4 {
+		p.get("podinfo-canary.test", "/status/500")
+	}
+	p.get("podinfo.test", "/")
+	got := gatherRequests(t, p.reg)
+	want := map[string]float64{"podinfo-primary-6c7d9-aaaaa/200": 1, "podinfo-7f8b5-ccccc/500": 4}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("envoy_cluster_upstream_rq by pod/code %v, want %v", got, want)
+	}
+	r := p.ledger.report()
+	if got := r.Deployment("test", "podinfo"); got != 4 {
+		t.Errorf("%d requests recorded for Deployment podinfo, want 4", got)
+	}
+}
+
+// gatherRequests reads envoy_cluster_upstream_rq by pod and code, and
+// checks that every pod with requests has a request-time histogram.
+func gatherRequests(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	histograms := map[string]bool{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			switch mf.GetName() {
+			case "envoy_cluster_upstream_rq":
+				out[l["kubernetes_pod_name"]+"/"+l["envoy_response_code"]] = m.GetCounter().GetValue()
+			case "envoy_cluster_upstream_rq_time":
+				histograms[l["kubernetes_pod_name"]] = m.GetHistogram().GetSampleCount() > 0
+			}
+		}
+	}
+	for key := range out {
+		if pod, _, _ := strings.Cut(key, "/"); !histograms[pod] {
+			t.Errorf("no request-time histogram for pod %s", pod)
+		}
+	}
+	return out
+}

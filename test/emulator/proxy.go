@@ -1,0 +1,140 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"github.com/serin-dev/serin/test/podinfo"
+)
+
+// destination is where one request goes.
+type destination struct {
+	host    string
+	service string
+	ep      endpoint
+}
+
+// routeError is a request the mesh answers itself, as Envoy does: 404 for
+// an unknown host or no matching route, 503 when no pod can take it.
+type routeError struct {
+	code int
+	msg  string
+}
+
+func (e *routeError) Error() string { return e.msg }
+
+// dataPlane routes requests by Host to the backend, as the pods they are
+// attributed to.
+type dataPlane struct {
+	resolver  *resolver
+	endpoints *endpoints
+	splitter  *splitter
+	metrics   *envoyMetrics
+	ledger    *ledger
+	proxy     *httputil.ReverseProxy
+	log       *slog.Logger
+}
+
+func newProxy(backend *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(backend)
+			// The backend sees the virtual host the client called.
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			http.Error(w, "upstream connect error: "+err.Error(), http.StatusServiceUnavailable)
+		},
+	}
+}
+
+// ServeHTTP is one request through the emulated mesh.
+func (d *dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	dest, err := d.route(r)
+	if err != nil {
+		var re *routeError
+		if !errors.As(err, &re) {
+			d.log.Error("Cannot route request", "host", r.Host, "error", err.Error())
+			re = &routeError{code: http.StatusInternalServerError, msg: err.Error()}
+		}
+		d.ledger.addUnrouted(normalizeHost(r.Host), re.code)
+		http.Error(w, re.msg, re.code)
+		return
+	}
+	key := TrafficKey{Namespace: dest.ep.namespace, Host: dest.host, Deployment: dest.ep.deployment, Role: roleOf(dest.service)}
+	d.ledger.sent(key)
+	out := r.Clone(r.Context())
+	out.Header.Set(podinfo.PodHeader, dest.ep.pod)
+	out.Header.Set(podinfo.ImageHeader, dest.ep.image)
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	d.proxy.ServeHTTP(rec, out)
+	if r.Context().Err() != nil {
+		// The client gave up (hey stopping): Envoy would report no
+		// response code for the request, and neither does the emulator.
+		return
+	}
+	d.metrics.observe(dest.ep, rec.code, time.Since(start))
+	d.ledger.answered(key, rec.code)
+}
+
+// route resolves the host, picks a route and a target by weight, then a
+// ready pod of the target's Service.
+func (d *dataPlane) route(r *http.Request) (destination, error) {
+	host := normalizeHost(r.Host)
+	t, err := d.resolver.resolve(r.Context(), host)
+	if err != nil {
+		return destination{}, err
+	}
+	if t == nil {
+		return destination{}, &routeError{http.StatusNotFound, fmt.Sprintf("no virtual service for host %q", host)}
+	}
+	rt, ok := t.find(r)
+	if !ok {
+		return destination{}, &routeError{http.StatusNotFound, fmt.Sprintf("no route of %s matches %s %s", t.source, r.Method, r.URL.Path)}
+	}
+	i := d.splitter.pick(t.source+"/"+rt.name, rt.targets)
+	if i < 0 {
+		return destination{}, &routeError{http.StatusServiceUnavailable, "no healthy upstream"}
+	}
+	svc := rt.targets[i].service
+	ep, ok, err := d.endpoints.pick(r.Context(), t.namespace, svc)
+	if err != nil {
+		return destination{}, err
+	}
+	if !ok {
+		return destination{}, &routeError{http.StatusServiceUnavailable, "no healthy upstream"}
+	}
+	return destination{host: host, service: svc, ep: ep}, nil
+}
+
+// statusRecorder remembers the response code.
+type statusRecorder struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.code, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets streamed responses through.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
