@@ -3,7 +3,6 @@ package framework
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,27 +28,11 @@ type Operator struct {
 // flags; it is stopped when the test ends.
 func (e *Env) StartOperator(t testing.TB, flags ...string) *Operator {
 	t.Helper()
-	metricsPort, probePort := freePort(t), freePort(t)
-	args := append([]string{
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
-		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
-	}, flags...)
 	logPath := filepath.Join(e.Artifacts, fmt.Sprintf("operator-%s-%d.log", sanitize(t.Name()), time.Now().UnixNano()))
-	logFile, err := os.Create(logPath)
+	op, err := RunOperator(e.OperatorBin, e.Cluster.Kubeconfig, logPath, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
-	cmd := exec.Command(e.OperatorBin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.Cluster.Kubeconfig)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start operator: %v", err)
-	}
-	op := &Operator{cmd: cmd, logPath: logPath, done: make(chan struct{}),
-		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
-	go func() { _ = cmd.Wait(); close(op.done) }()
 	t.Cleanup(op.Kill)
 	return op
 }
@@ -83,16 +66,6 @@ func (o *Operator) ErrorLines() []string {
 		}
 	}
 	return out
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func sanitize(s string) string {
