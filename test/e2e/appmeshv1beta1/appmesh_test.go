@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+	"github.com/serin-dev/serin/internal/router/appmesh"
 	meshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
 	"github.com/serin-dev/serin/test/framework"
 )
@@ -120,4 +122,40 @@ func owned(t *testing.T, o client.Object, c *flaggerv1.Canary) {
 		}
 	}
 	t.Errorf("%s is not owned by the canary", o.GetName())
+}
+
+// The v1beta1 router writes weights that are visible and read back, and a
+// second reconcile in a row writes nothing.
+func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
+	e := framework.Get()
+	ns := e.Namespace(t)
+	applySeed(t, ns, "appmesh")
+	c := &flaggerv1.Canary{}
+	get(t, ns, "podinfo", c)
+	ctx := context.Background()
+	r := appmesh.NewV1beta1(e.Client, e.Scheme, "appmesh-dev")
+	if err := r.Reconcile(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetRoutes(ctx, c, router.Weights{Primary: 95, Canary: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := r.GetRoutes(ctx, c); err != nil || w.Primary != 95 || w.Canary != 5 {
+		t.Fatalf("GetRoutes = %+v, %v; want 95/5", w, err)
+	}
+	vs := &meshv1beta1.VirtualService{}
+	get(t, ns, "podinfo."+ns, vs)
+	before := vs.ResourceVersion
+	for range 2 {
+		if err := r.Reconcile(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get(t, ns, "podinfo."+ns, vs)
+	if vs.ResourceVersion != before {
+		t.Errorf("reconcile wrote the virtual service: resourceVersion %s -> %s", before, vs.ResourceVersion)
+	}
+	if got := vs.Spec.Routes[0].HTTP.Action.WeightedTargets; got[0].Weight != 95 || got[1].Weight != 5 {
+		t.Errorf("weights on the object %+v, want 95/5", got)
+	}
 }
