@@ -52,7 +52,7 @@ type Cluster struct {
 	Kubeconfig string
 	Config     *rest.Config
 	Binaries   *Binaries
-	procs      []*process
+	procs      []*Process
 }
 
 // Start builds (or finds cached) binaries and starts a control plane in
@@ -92,7 +92,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := c.start(opts, "etcd", bins.Etcd, etcdArgs(dir, etcdURL, ports[1])); err != nil {
 		return c, err
 	}
-	if err := waitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, etcdURL+"/health", "", c.procs[0]); err != nil {
+	if err := WaitHTTP(ctx, &http.Client{Timeout: 2 * time.Second}, etcdURL+"/health", "", c.procs[0]); err != nil {
 		return c, fmt.Errorf("etcd not healthy: %w", err)
 	}
 	logf("etcd ready on %s", etcdURL)
@@ -100,7 +100,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := c.start(opts, "kube-apiserver", bins.KubeAPIServer, apiserverArgs(dir, p, etcdURL, ports[2])); err != nil {
 		return c, err
 	}
-	if err := waitHTTP(ctx, tlsClient(p.caCertPEM), apiURL+"/readyz", p.adminToken, c.procs[1]); err != nil {
+	if err := WaitHTTP(ctx, tlsClient(p.caCertPEM), apiURL+"/readyz", p.adminToken, c.procs[1]); err != nil {
 		return c, fmt.Errorf("kube-apiserver not ready: %w", err)
 	}
 	logf("kube-apiserver ready on %s", apiURL)
@@ -132,7 +132,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 }
 
 func (c *Cluster) start(opts Options, name, bin string, args []string) error {
-	p, err := startProcess(c.Dir, name, bin, args, nil, opts.Detached)
+	p, err := StartProcess(c.Dir, name, bin, args, nil, opts.Detached)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (c *Cluster) waitWorkloadReady(ctx context.Context) error {
 	}
 	return poll(ctx, 60*time.Second, func() (bool, error) {
 		for _, p := range c.procs {
-			if p.exited() {
+			if p.Exited() {
 				return false, fmt.Errorf("%s exited", p.name)
 			}
 		}
@@ -260,11 +260,11 @@ func tlsClient(caPEM []byte) *http.Client {
 	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
-// waitHTTP polls url until it answers 200, failing early if p exits.
-func waitHTTP(ctx context.Context, hc *http.Client, url, token string, p *process) error {
+// WaitHTTP polls url until it answers 200, failing early if p exits.
+func WaitHTTP(ctx context.Context, hc *http.Client, url, token string, p *Process) error {
 	return poll(ctx, 60*time.Second, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited", p.name)
+		if p.Exited() {
+			return false, fmt.Errorf("%s exited (see logs/%s.log)", p.name, p.name)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

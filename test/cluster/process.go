@@ -12,18 +12,20 @@ import (
 	"time"
 )
 
-// process is one control-plane component, running in its own process group
-// with its output in dir/logs/<name>.log and its pid in dir/pids/<name>.
-type process struct {
+// Process is a program of the local stack (a control-plane component, or
+// a helper of the demo), running in its own process group with its output
+// in dir/logs/<name>.log and its pid in dir/pids/<name>.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startProcess starts bin with args. A detached process starts its own
-// session and outlives its parent (make cluster-up); otherwise the kernel
-// kills it when the parent dies, so a crashed or killed test leaves nothing.
-func startProcess(dir, name, bin string, args []string, env []string, detached bool) (*process, error) {
+// StartProcess starts bin with args in dir. A detached process starts its
+// own session and outlives its parent (make cluster-up); otherwise the
+// kernel kills it when the parent dies, so a crashed or killed test leaves
+// nothing.
+func StartProcess(dir, name, bin string, args []string, env []string, detached bool) (*Process, error) {
 	logDir := filepath.Join(dir, "logs")
 	pidDir := filepath.Join(dir, "pids")
 	for _, d := range []string{logDir, pidDir} {
@@ -37,6 +39,7 @@ func startProcess(dir, name, bin string, args []string, env []string, detached b
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -52,13 +55,23 @@ func startProcess(dir, name, bin string, args []string, env []string, detached b
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
+// Name is the process's name in logs/ and pids/.
+func (p *Process) Name() string { return p.name }
+
+// Stop ends the process's group: SIGTERM, then SIGKILL after grace, so
+// children it started (the load tester's hey) go too.
+func (p *Process) Stop(grace time.Duration) {
+	stopPID(p.cmd.Process.Pid, grace)
+	<-p.done
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ type Stack struct {
 
 	logf      func(format string, args ...any)
 	mu        sync.Mutex
-	procs     []*process
+	procs     []*cluster.Process
 	operators []*framework.Operator
 }
 
@@ -125,7 +126,7 @@ func (s *Stack) startHelpers(ctx context.Context) error {
 	}
 	addrs := map[string]string{}
 	for _, name := range []string{"podinfo", "emulator", "emulator-admin", "loadtester"} {
-		a, err := freeAddr()
+		a, err := framework.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -145,14 +146,14 @@ func (s *Stack) startHelpers(ctx context.Context) error {
 			"--listen-address=" + addrs["loadtester"], "--gate-store=file", "--gate-file=" + filepath.Join(s.Dir, "gates.json")}},
 	}
 	for _, h := range helpers {
-		p, err := startProcess(s.Dir, h.name, h.bin, h.args, []string{"KUBECONFIG=" + s.Cluster.Kubeconfig})
+		p, err := cluster.StartProcess(s.Dir, h.name, h.bin, h.args, []string{"KUBECONFIG=" + s.Cluster.Kubeconfig}, false)
 		if err != nil {
 			return err
 		}
 		s.mu.Lock()
 		s.procs = append(s.procs, p)
 		s.mu.Unlock()
-		if err := waitHTTP(ctx, p, h.ready); err != nil {
+		if err := cluster.WaitHTTP(ctx, &http.Client{Timeout: time.Second}, h.ready, "", p); err != nil {
 			return err
 		}
 	}
@@ -206,7 +207,7 @@ func (s *Stack) Stop() (killed []int) {
 		op.Kill()
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop(10 * time.Second)
+		procs[i].Stop(10 * time.Second)
 	}
 	if s.Prometheus != nil {
 		s.Prometheus.Stop()

@@ -13,11 +13,11 @@ import (
 // StartOperator: its own process group, killed when its parent dies, its
 // output in logPath, metrics on a free loopback port. Stop it with Kill.
 func RunOperator(bin, kubeconfig, logPath string, flags ...string) (*Operator, error) {
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	probeAddr, err := freeAddr()
+	probeAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +52,8 @@ func (o *Operator) Exited() bool {
 	}
 }
 
-// freeAddr reserves a loopback address for a child process to listen on.
-func freeAddr() (string, error) {
+// FreeAddr reserves a loopback address for a child process to listen on.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
