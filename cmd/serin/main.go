@@ -146,7 +146,14 @@ func run(cfg config) error {
 		SelectorLabels:  selectorLabels,
 		ApexAnnotations: apexAnnotations,
 	}
-	if err := r.SetupWithManager(ctx, mgr, controller.SetupOptions{MaxConcurrentReconciles: cfg.concurrency}); err != nil {
+	routing, err := controller.InstalledKinds(mgr.GetRESTMapper(), scheme,
+		&gatewayv1.HTTPRoute{}, &appmeshv1beta2.VirtualRouter{}, &appmeshv1beta2.VirtualNode{}, &appmeshv1beta2.VirtualService{},
+		&appmeshv1beta1.VirtualService{}, &appmeshv1beta1.VirtualNode{})
+	if err != nil {
+		return err
+	}
+	setup := controller.SetupOptions{MaxConcurrentReconciles: cfg.concurrency, RoutingKinds: routing}
+	if err := r.SetupWithManager(ctx, mgr, setup); err != nil {
 		return fmt.Errorf("set up canary controller: %w", err)
 	}
 	ctrl.Log.WithName("setup").Info("Starting operator", "version", version, "meshProvider", cfg.meshProvider, "metricsServer", cfg.metricsServer)

@@ -2,14 +2,17 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,6 +27,10 @@ const targetIndex = "spec.targetRef.name"
 type SetupOptions struct {
 	// MaxConcurrentReconciles is the number of canaries reconciled at once.
 	MaxConcurrentReconciles int
+	// RoutingKinds are the routing objects (App Mesh, Gateway API) whose
+	// CRDs are installed; a change to one the canary owns enqueues it, so
+	// an edit of the weights by hand is undone at once.
+	RoutingKinds []client.Object
 }
 
 // SetupWithManager wires the reconciler: Canaries, the objects they own,
@@ -35,16 +42,18 @@ func (r *CanaryReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&flaggerv1.Canary{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.canariesTargeting)).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.canariesUsingConfig("configmap"))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.canariesUsingConfig("secret"))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
-		Complete(r)
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.canariesUsingConfig("secret")))
+	for _, kind := range opts.RoutingKinds {
+		b = b.Owns(kind)
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).Complete(r)
 }
 
 // canariesTargeting maps a Deployment to the canaries whose target it is.
@@ -86,4 +95,22 @@ func requests(items []flaggerv1.Canary, keep func(flaggerv1.Canary) bool) []reco
 		}
 	}
 	return out
+}
+
+// InstalledKinds returns the objects whose kinds the API server serves,
+// so that watches are set up only for CRDs that exist.
+func InstalledKinds(mapper meta.RESTMapper, scheme *runtime.Scheme, objs ...client.Object) ([]client.Object, error) {
+	var out []client.Object
+	for _, o := range objs {
+		gvk, err := apiutil.GVKForObject(o, scheme)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+			out = append(out, o)
+		} else if !meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("look up %s: %w", gvk, err)
+		}
+	}
+	return out, nil
 }

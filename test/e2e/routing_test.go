@@ -267,3 +267,30 @@ func TestDeletingACanary(t *testing.T) {
 		})
 	}
 }
+
+// Weights edited by hand on the routing object are put back at once: the
+// operator watches the routing objects it owns.
+func TestHandEditedWeightsAreRestored(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ns := e.Namespace(t)
+	e.StartOperator(t, "--namespace="+ns)
+	applySeedCanary(t, ns, "gatewayapi:v1")
+	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
+	route := &gatewayv1.HTTPRoute{}
+	mustGet(t, ns, "podinfo", route)
+	patch := client.MergeFrom(route.DeepCopy())
+	refs := route.Spec.Rules[0].BackendRefs
+	*refs[0].Weight, *refs[1].Weight = 50, 50
+	if err := e.Client.Patch(context.Background(), route, patch); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 10*time.Second, "the weights to return to 100/0", func(ctx context.Context) (bool, string) {
+		r := &gatewayv1.HTTPRoute{}
+		if err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "podinfo"}, r); err != nil {
+			return false, err.Error()
+		}
+		b := r.Spec.Rules[0].BackendRefs
+		return *b[0].Weight == 100 && *b[1].Weight == 0, fmt.Sprintf("%d/%d", *b[0].Weight, *b[1].Weight)
+	})
+}

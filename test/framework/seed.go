@@ -3,16 +3,37 @@ package framework
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // RunOperator starts the operator binary bin outside a test (the demo and
 // the seed scenario use it) with the same process handling as
 // StartOperator: its own process group, killed when its parent dies, its
-// output in logPath, metrics on a free loopback port. Stop it with Kill.
+// output in logPath, metrics on a free loopback port. It returns once the
+// metrics endpoint answers. Stop it with Kill.
 func RunOperator(bin, kubeconfig, logPath string, flags ...string) (*Operator, error) {
+	var lastErr error
+	// A port found free can be taken by a concurrent start before the
+	// operator binds it; such a start is tried again on other ports.
+	for range 3 {
+		op, err := runOperatorOnce(bin, kubeconfig, logPath, flags)
+		if err == nil {
+			return op, nil
+		}
+		lastErr = err
+		if op == nil || !strings.Contains(op.Log(), "address already in use") {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func runOperatorOnce(bin, kubeconfig, logPath string, flags []string) (*Operator, error) {
 	metricsAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -36,7 +57,32 @@ func RunOperator(bin, kubeconfig, logPath string, flags ...string) (*Operator, e
 	}
 	op := &Operator{cmd: cmd, logPath: logPath, done: make(chan struct{}), MetricsURL: "http://" + metricsAddr + "/metrics"}
 	go func() { _ = cmd.Wait(); close(op.done) }()
+	if err := op.waitServing(); err != nil {
+		op.Kill()
+		return op, err
+	}
 	return op, nil
+}
+
+// waitServing waits until the metrics endpoint answers.
+func (o *Operator) waitServing() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if o.Exited() {
+			return fmt.Errorf("operator exited at start; log %s", o.logPath)
+		}
+		if resp, err := http.Get(o.MetricsURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-o.done:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("operator metrics at %s not serving after 30s", o.MetricsURL)
 }
 
 // LogPath is the file holding the operator's output.
