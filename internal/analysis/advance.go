@@ -163,7 +163,9 @@ func (st *stepper) untilTick() time.Duration {
 	return st.s.LastAnalysis.Time.Add(st.c.GetInterval()).Sub(st.obs.Now)
 }
 
-func configsOrNil(m map[string]string) *map[string]string {
+// TrackedConfigs is the status.trackedConfigs value for config checksums:
+// a copy, or nil when there are none.
+func TrackedConfigs(m map[string]string) *map[string]string {
 	if len(m) == 0 {
 		return nil
 	}

@@ -63,7 +63,7 @@ func (st *stepper) idle() {
 // promotes it at once when the analysis is skipped.
 func (st *stepper) startRevision() {
 	st.s.LastAppliedSpec = st.obs.Target.TemplateHash
-	st.s.TrackedConfigs = configsOrNil(st.obs.Target.Configs)
+	st.s.TrackedConfigs = TrackedConfigs(st.obs.Target.Configs)
 	st.s.CanaryWeight, st.s.FailedChecks, st.s.Iterations = 0, 0, 0
 	st.s.LastAnalysis = nil
 	st.requeue = st.c.GetInterval()

@@ -93,13 +93,6 @@ func checksums(configs []trackedConfig) map[string]string {
 	return out
 }
 
-func configsOrNil(m map[string]string) *map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return &m
-}
-
 // primarySpec describes the primary for the target and its configs.
 func (s *scope) primarySpec(configs []trackedConfig) workload.PrimarySpec {
 	tracked := make(map[string]bool, len(configs))

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/analysis"
 	"github.com/serin-dev/serin/internal/workload"
 )
 
@@ -57,7 +58,7 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope, persist fun
 	}
 	hash := workload.TemplateHash(&s.target.Spec.Template)
 	c.Status.LastAppliedSpec, c.Status.LastPromotedSpec = hash, hash
-	c.Status.TrackedConfigs = configsOrNil(checksums(configs))
+	c.Status.TrackedConfigs = analysis.TrackedConfigs(checksums(configs))
 	c.Status.CanaryWeight, c.Status.FailedChecks, c.Status.Iterations = 0, 0, 0
 	r.setPhase(c, flaggerv1.CanaryPhaseInitialized, metav1.ConditionTrue, "Deployment initialization completed.")
 	r.setReady(c)

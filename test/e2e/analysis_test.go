@@ -81,7 +81,7 @@ func (r *release) serve(tr framework.Traffic) {
 func (r *release) deploy(image string) {
 	r.t.Helper()
 	d := &appsv1.Deployment{}
-	mustGet(r.t, r.ns, "podinfo", d)
+	framework.MustGet(r.t, r.ns, "podinfo", d)
 	patch := client.MergeFrom(d.DeepCopy())
 	d.Spec.Template.Spec.Containers[0].Image = image
 	if err := r.e.Client.Patch(context.Background(), d, patch); err != nil {
@@ -151,11 +151,12 @@ func TestFailingCanaryIsRolledBack(t *testing.T) {
 	if c.Status.FailedChecks != 5 {
 		t.Errorf("failedChecks %d, want 5", c.Status.FailedChecks)
 	}
+	r.assertSettled("stefanprodan/podinfo:3.1.0")
+	// The step's log lines follow its status write, so by now they are out.
 	halts := r.messages("Halt podinfo." + r.ns + " advancement success rate 60.00% < 99%")
 	if halts != 5 {
 		t.Errorf("%d halt messages, want 5:\n%s", halts, r.op.Log())
 	}
-	r.assertSettled("stefanprodan/podinfo:3.1.0")
 	assertEvent(t, r.ns, "podinfo", "Canary failed! Scaling down podinfo."+r.ns)
 	if got := r.weights.sequence(); !slices.Equal(got, []int{0}) {
 		t.Errorf("canary weights %v: a failing canary must never get traffic", got)
@@ -220,32 +221,17 @@ type weightRecorder struct {
 
 func recordWeights(t *testing.T, ns, name string) *weightRecorder {
 	t.Helper()
-	e := framework.Get()
-	wc, err := client.NewWithWatch(e.Cluster.Config, client.Options{Scheme: e.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := wc.Watch(ctx, &gatewayv1.HTTPRouteList{}, client.InNamespace(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &weightRecorder{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ev := range w.ResultChan() {
-			route, ok := ev.Object.(*gatewayv1.HTTPRoute)
-			if !ok || ev.Type == watch.Deleted || route.Name != name || len(route.Spec.Rules) == 0 {
-				continue
-			}
-			refs := route.Spec.Rules[0].BackendRefs
-			if len(refs) == 2 && refs[1].Weight != nil {
-				rec.add(int(*refs[1].Weight))
-			}
+	framework.Get().Watch(t, &gatewayv1.HTTPRouteList{}, func(_ context.Context, ev watch.Event) {
+		route, ok := ev.Object.(*gatewayv1.HTTPRoute)
+		if !ok || ev.Type == watch.Deleted || route.Name != name || len(route.Spec.Rules) == 0 {
+			return
 		}
-	}()
-	t.Cleanup(func() { cancel(); w.Stop(); <-done })
+		refs := route.Spec.Rules[0].BackendRefs
+		if len(refs) == 2 && refs[1].Weight != nil {
+			rec.add(int(*refs[1].Weight))
+		}
+	}, client.InNamespace(ns))
 	return rec
 }
 

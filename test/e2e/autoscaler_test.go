@@ -41,7 +41,7 @@ func TestPrimaryAutoscalerFollowsTheTargets(t *testing.T) {
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	waitForPrimaryHPA(t, ns, 4)
 
-	mustGet(t, ns, "podinfo", hpa)
+	framework.MustGet(t, ns, "podinfo", hpa)
 	patch := client.MergeFrom(hpa.DeepCopy())
 	hpa.Spec.MaxReplicas = 6
 	if err := e.Client.Patch(context.Background(), hpa, patch); err != nil {

@@ -109,8 +109,8 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	ctx := context.Background()
 	cl := framework.Get().Client
 	target, primary := &appsv1.Deployment{}, &appsv1.Deployment{}
-	mustGet(t, ns, "podinfo", target)
-	mustGet(t, ns, "podinfo-primary", primary)
+	framework.MustGet(t, ns, "podinfo", target)
+	framework.MustGet(t, ns, "podinfo-primary", primary)
 
 	if got := *target.Spec.Replicas; got != 0 {
 		t.Errorf("podinfo has %d replicas, want 0", got)
@@ -130,8 +130,8 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	assertConfigCopied(t, ns, canary)
 	for name, selects := range map[string]string{"podinfo": "podinfo-primary", "podinfo-primary": "podinfo-primary", "podinfo-canary": "podinfo"} {
 		svc := &corev1.Service{}
-		mustGet(t, ns, name, svc)
-		assertOwned(t, svc, canary)
+		framework.MustGet(t, ns, name, svc)
+		framework.AssertOwned(t, svc, canary)
 		if svc.Spec.Selector["app"] != selects || len(svc.Spec.Selector) != 1 {
 			t.Errorf("service %s selects %v, want app=%s", name, svc.Spec.Selector, selects)
 		}
@@ -147,7 +147,7 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	for _, svc := range []string{"podinfo", "podinfo-primary"} {
 		waitForEndpoints(t, ns, svc, len(pods.Items), true)
 	}
-	assertOwned(t, primary, canary)
+	framework.AssertOwned(t, primary, canary)
 	cond := meta.FindStatusCondition(canary.Status.Conditions, flaggerv1.PromotedCondition)
 	if cond == nil || cond.Reason != "Initialized" {
 		t.Errorf("Promoted condition %+v, want reason Initialized", cond)
@@ -158,13 +158,13 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 func assertConfigCopied(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	t.Helper()
 	cm, secret := &corev1.ConfigMap{}, &corev1.Secret{}
-	mustGet(t, ns, "podinfo-config-primary", cm)
-	mustGet(t, ns, "podinfo-secret-primary", secret)
+	framework.MustGet(t, ns, "podinfo-config-primary", cm)
+	framework.MustGet(t, ns, "podinfo-secret-primary", secret)
 	if cm.Data["color"] != "#34577c" || string(secret.Data["token"]) != "s3cr3t" {
 		t.Errorf("config copies hold %v and %v", cm.Data, secret.Data)
 	}
-	assertOwned(t, cm, canary)
-	assertOwned(t, secret, canary)
+	framework.AssertOwned(t, cm, canary)
+	framework.AssertOwned(t, secret, canary)
 	if canary.Status.TrackedConfigs == nil || len(*canary.Status.TrackedConfigs) != 2 {
 		t.Errorf("status.trackedConfigs = %v, want configmap/podinfo-config and secret/podinfo-secret", canary.Status.TrackedConfigs)
 	}
@@ -197,16 +197,6 @@ func waitForEndpoints(t *testing.T, ns, svc string, want int, primary bool) {
 	})
 }
 
-func assertOwned(t *testing.T, o client.Object, canary *flaggerv1.Canary) {
-	t.Helper()
-	for _, ref := range o.GetOwnerReferences() {
-		if ref.UID == canary.UID && ref.Controller != nil && *ref.Controller {
-			return
-		}
-	}
-	t.Errorf("%s is not owned by canary %s: %+v", o.GetName(), canary.Name, o.GetOwnerReferences())
-}
-
 func assertEvent(t *testing.T, ns, name, message string) {
 	t.Helper()
 	framework.Eventually(t, 10*time.Second, "event "+message, func(ctx context.Context) (bool, string) {
@@ -227,13 +217,6 @@ func assertEvent(t *testing.T, ns, name, message string) {
 	})
 }
 
-func mustGet(t *testing.T, ns, name string, o client.Object) {
-	t.Helper()
-	if err := framework.Get().Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, o); err != nil {
-		t.Fatalf("get %s: %v", name, err)
-	}
-}
-
 // resourceVersions of every object the operator generates or touches.
 func resourceVersions(t *testing.T, ns string) map[string]string {
 	t.Helper()
@@ -247,7 +230,7 @@ func resourceVersions(t *testing.T, ns string) map[string]string {
 		{"podinfo-config-primary", &corev1.ConfigMap{}}, {"podinfo-secret-primary", &corev1.Secret{}},
 		{"podinfo", &flaggerv1.Canary{}},
 	} {
-		mustGet(t, ns, o.name, o.obj)
+		framework.MustGet(t, ns, o.name, o.obj)
 		out[fmt.Sprintf("%T/%s", o.obj, o.name)] = o.obj.GetResourceVersion()
 	}
 	return out

@@ -116,6 +116,6 @@ func TestLoadTesterGateHoldsARollout(t *testing.T) {
 		t.Fatalf("after a restart /gate/check answers %d, want 200: the opened gate was lost", code)
 	}
 	cm := &corev1.ConfigMap{}
-	mustGet(t, ns, "serin-loadtester-gates", cm)
+	framework.MustGet(t, ns, "serin-loadtester-gates", cm)
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseSucceeded, 60*time.Second)
 }

@@ -27,7 +27,7 @@ func TestSwitchingProviderMidAnalysisConverges(t *testing.T) {
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 
 	d := &appsv1.Deployment{}
-	mustGet(t, ns, "podinfo", d)
+	framework.MustGet(t, ns, "podinfo", d)
 	patch := client.MergeFrom(d.DeepCopy())
 	d.Spec.Template.Spec.Containers[0].Image = "stefanprodan/podinfo:3.1.1"
 	if err := e.Client.Patch(context.Background(), d, patch); err != nil {
@@ -64,7 +64,7 @@ func TestSwitchingProviderMidAnalysisConverges(t *testing.T) {
 	})
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseSucceeded, 60*time.Second)
 	route := &gatewayv1.HTTPRoute{}
-	mustGet(t, ns, "podinfo", route)
+	framework.MustGet(t, ns, "podinfo", route)
 	if w := *route.Spec.Rules[0].BackendRefs[1].Weight; w != 0 {
 		t.Errorf("after promotion the HTTPRoute sends %d%% to the canary", w)
 	}

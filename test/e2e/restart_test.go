@@ -2,16 +2,17 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
@@ -97,39 +98,21 @@ func TestKillingTheOperatorAtEveryStepChangesNothing(t *testing.T) {
 // failed checks change.
 func watchSteps(t *testing.T, ns string) <-chan flaggerv1.CanaryPhase {
 	t.Helper()
-	e := framework.Get()
-	wc, err := client.NewWithWatch(e.Cluster.Config, client.Options{Scheme: e.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := wc.Watch(ctx, &flaggerv1.CanaryList{}, client.InNamespace(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := make(chan flaggerv1.CanaryPhase, 64)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		last := ""
-		for ev := range w.ResultChan() {
-			c, ok := ev.Object.(*flaggerv1.Canary)
-			if !ok {
-				continue
-			}
-			key := string(c.Status.Phase) + "/" + itoa(c.Status.CanaryWeight) + "/" + itoa(c.Status.FailedChecks)
-			if key != last && c.Status.Phase != flaggerv1.CanaryPhaseInitialized && c.Status.Phase != "" {
-				last = key
-				out <- c.Status.Phase
-			}
+	last := ""
+	framework.Get().Watch(t, &flaggerv1.CanaryList{}, func(_ context.Context, ev watch.Event) {
+		c, ok := ev.Object.(*flaggerv1.Canary)
+		if !ok {
+			return
 		}
-	}()
-	t.Cleanup(func() { cancel(); w.Stop(); wg.Wait() })
+		key := fmt.Sprintf("%s/%d/%d", c.Status.Phase, c.Status.CanaryWeight, c.Status.FailedChecks)
+		if key != last && c.Status.Phase != flaggerv1.CanaryPhaseInitialized && c.Status.Phase != "" {
+			last = key
+			out <- c.Status.Phase
+		}
+	}, client.InNamespace(ns))
 	return out
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // hookCounter is a webhook server that approves everything and counts
 // calls by path.

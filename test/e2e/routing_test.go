@@ -40,7 +40,7 @@ func applySeedCanary(t *testing.T, ns, provider string, mutate ...func(map[strin
 func getCanary(t *testing.T, ns string) *flaggerv1.Canary {
 	t.Helper()
 	c := &flaggerv1.Canary{}
-	mustGet(t, ns, "podinfo", c)
+	framework.MustGet(t, ns, "podinfo", c)
 	return c
 }
 
@@ -55,8 +55,8 @@ func TestAppMeshV1beta2ObjectsMatchTheReference(t *testing.T) {
 
 	for node, selects := range map[string]string{"podinfo-primary": "podinfo-primary", "podinfo-canary": "podinfo"} {
 		vn := &meshv1beta2.VirtualNode{}
-		mustGet(t, ns, node, vn)
-		assertOwned(t, vn, canary)
+		framework.MustGet(t, ns, node, vn)
+		framework.AssertOwned(t, vn, canary)
 		if got := vn.Spec.PodSelector.MatchLabels["app"]; got != selects {
 			t.Errorf("virtual node %s selects app=%s, want %s", node, got, selects)
 		}
@@ -70,14 +70,14 @@ func TestAppMeshV1beta2ObjectsMatchTheReference(t *testing.T) {
 	}
 	for name, want := range map[string]string{"podinfo": "podinfo-primary=100 podinfo-canary=0", "podinfo-canary": "podinfo-canary=100"} {
 		vr := &meshv1beta2.VirtualRouter{}
-		mustGet(t, ns, name, vr)
-		assertOwned(t, vr, canary)
+		framework.MustGet(t, ns, name, vr)
+		framework.AssertOwned(t, vr, canary)
 		if got := routeTargets(vr); got != want {
 			t.Errorf("virtual router %s routes %q, want %q", name, got, want)
 		}
 		vs := &meshv1beta2.VirtualService{}
-		mustGet(t, ns, name, vs)
-		assertOwned(t, vs, canary)
+		framework.MustGet(t, ns, name, vs)
+		framework.AssertOwned(t, vs, canary)
 		if vs.Spec.AWSName == nil || *vs.Spec.AWSName != name+"."+ns || vs.Spec.Provider.VirtualRouter.VirtualRouterRef.Name != name {
 			t.Errorf("virtual service %s: awsName %v, router %+v", name, vs.Spec.AWSName, vs.Spec.Provider.VirtualRouter)
 		}
@@ -104,8 +104,8 @@ func TestGatewayAPIRouteMatchesTheReference(t *testing.T) {
 	applySeedCanary(t, ns, "gatewayapi:v1", set([]any{map[string]any{"name": "public", "namespace": "gateways"}}, "spec", "service", "gatewayRefs"))
 	canary := waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	route := &gatewayv1.HTTPRoute{}
-	mustGet(t, ns, "podinfo", route)
-	assertOwned(t, route, canary)
+	framework.MustGet(t, ns, "podinfo", route)
+	framework.AssertOwned(t, route, canary)
 	if p := route.Spec.ParentRefs; len(p) != 1 || p[0].Name != "public" || p[0].Namespace == nil || *p[0].Namespace != "gateways" {
 		t.Errorf("parentRefs %+v", p)
 	}
@@ -216,7 +216,7 @@ func TestABTestingRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	vr := &meshv1beta2.VirtualRouter{}
-	mustGet(t, ns, "podinfo", vr)
+	framework.MustGet(t, ns, "podinfo", vr)
 	if len(vr.Spec.Routes) != 2 || *vr.Spec.Routes[0].Priority != 10 || *vr.Spec.Routes[1].Priority != 20 {
 		t.Fatalf("routes %+v, want a header route at priority 10 and a default at 20", vr.Spec.Routes)
 	}
@@ -227,7 +227,7 @@ func TestABTestingRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	route := &gatewayv1.HTTPRoute{}
-	mustGet(t, ns, "podinfo", route)
+	framework.MustGet(t, ns, "podinfo", route)
 	rules := route.Spec.Rules
 	if len(rules) != 2 || len(rules[0].Matches) == 0 || len(rules[0].Matches[0].Headers) != 1 || rules[0].Matches[0].Headers[0].Name != "x-canary" {
 		t.Errorf("HTTPRoute rules %+v, want a header-matched rule then a default", rules)
@@ -259,7 +259,7 @@ func TestDeletingACanary(t *testing.T) {
 				return
 			}
 			svc := &corev1.Service{}
-			mustGet(t, ns, "podinfo", svc)
+			framework.MustGet(t, ns, "podinfo", svc)
 			if svc.Spec.Selector["app"] != "podinfo" || len(svc.OwnerReferences) != 0 {
 				t.Errorf("apex service selects %v with owners %v; want app=podinfo and no owner", svc.Spec.Selector, svc.OwnerReferences)
 			}
@@ -278,7 +278,7 @@ func TestHandEditedWeightsAreRestored(t *testing.T) {
 	applySeedCanary(t, ns, "gatewayapi:v1")
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	route := &gatewayv1.HTTPRoute{}
-	mustGet(t, ns, "podinfo", route)
+	framework.MustGet(t, ns, "podinfo", route)
 	patch := client.MergeFrom(route.DeepCopy())
 	refs := route.Spec.Rules[0].BackendRefs
 	*refs[0].Weight, *refs[1].Weight = 50, 50

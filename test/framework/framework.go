@@ -79,7 +79,7 @@ func run(m *testing.M, name string, extraCRDs []string) int {
 		fmt.Fprintln(os.Stderr, "start local cluster:", err)
 		return 1
 	}
-	stopOnSignal(c)
+	StopOnSignal(c.Stop)
 	fmt.Fprintf(os.Stderr, "local cluster up in %.1fs (%s)\n", time.Since(start).Seconds(), artifacts)
 	bin := filepath.Join(artifacts, "serin")
 	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "serin")).CombinedOutput(); err != nil {
@@ -151,12 +151,14 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
-func stopOnSignal(c *cluster.Cluster) {
+// StopOnSignal runs stop and exits when the test binary is interrupted,
+// so an interrupted run leaves no process behind.
+func StopOnSignal(stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ch
-		c.Stop()
+		stop()
 		os.Exit(130)
 	}()
 }

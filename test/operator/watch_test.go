@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
@@ -31,36 +32,18 @@ type canaryWatch struct {
 // the canary's current state, if it exists. It stops when the test ends.
 func watchCanary(tb testing.TB, ns, name string) *canaryWatch {
 	tb.Helper()
-	e := framework.Get()
-	wc, err := client.NewWithWatch(e.Cluster.Config, client.Options{Scheme: e.Scheme})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := wc.Watch(ctx, &flaggerv1.CanaryList{}, client.InNamespace(ns), client.MatchingFields{"metadata.name": name})
-	if err != nil {
-		cancel()
-		tb.Fatalf("watch canary %s: %v", name, err)
-	}
 	cw := &canaryWatch{states: make(chan seen, 1024)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(cw.states)
-		for ev := range w.ResultChan() {
-			at := time.Now()
-			c, ok := ev.Object.(*flaggerv1.Canary)
-			if !ok {
-				continue
-			}
-			select {
-			case cw.states <- seen{at: at, canary: c}:
-			case <-ctx.Done():
-				return
-			}
+	framework.Get().Watch(tb, &flaggerv1.CanaryList{}, func(ctx context.Context, ev watch.Event) {
+		at := time.Now()
+		c, ok := ev.Object.(*flaggerv1.Canary)
+		if !ok {
+			return
 		}
-	}()
-	tb.Cleanup(func() { cancel(); w.Stop(); <-done })
+		select {
+		case cw.states <- seen{at: at, canary: c}:
+		case <-ctx.Done():
+		}
+	}, client.InNamespace(ns), client.MatchingFields{"metadata.name": name})
 	return cw
 }
 

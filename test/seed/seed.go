@@ -17,9 +17,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +25,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/serin-dev/serin/test/demo"
+	"github.com/serin-dev/serin/test/framework"
 )
 
 var stack *demo.Stack
@@ -53,7 +52,7 @@ func Main(m *testing.M, name, appMesh string) int {
 		fmt.Fprintf(os.Stderr, "start the seed stack: %v\nlogs are kept in %s\n", err, dir)
 		return 1
 	}
-	stopOnSignal(st)
+	framework.StopOnSignal(func() { st.Stop() })
 	stack = st
 	code := m.Run()
 	if killed := st.Stop(); len(killed) > 0 {
@@ -66,16 +65,6 @@ func Main(m *testing.M, name, appMesh string) int {
 		fmt.Fprintf(os.Stderr, "logs of the failed run are kept in %s\n", dir)
 	}
 	return code
-}
-
-func stopOnSignal(st *demo.Stack) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ch
-		st.Stop()
-		os.Exit(130)
-	}()
 }
 
 // namespaceOf gives each provider its own namespace in a shared cluster.

@@ -60,8 +60,8 @@ func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
 	})
 	for _, name := range []string{"podinfo", "podinfo-primary", "podinfo-canary"} {
 		vn := &meshv1beta1.VirtualNode{}
-		get(t, ns, name, vn)
-		owned(t, vn, canary)
+		framework.MustGet(t, ns, name, vn)
+		framework.AssertOwned(t, vn, canary)
 		if vn.Spec.MeshName != "appmesh-dev" || vn.Spec.Listeners[0].PortMapping.Port != 9898 {
 			t.Errorf("virtual node %s: mesh %q listeners %+v", name, vn.Spec.MeshName, vn.Spec.Listeners)
 		}
@@ -71,8 +71,8 @@ func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
 		"podinfo-canary." + ns: "podinfo-canary=100",
 	} {
 		vs := &meshv1beta1.VirtualService{}
-		get(t, ns, name, vs)
-		owned(t, vs, canary)
+		framework.MustGet(t, ns, name, vs)
+		framework.AssertOwned(t, vs, canary)
 		var got []string
 		for _, r := range vs.Spec.Routes {
 			for _, wt := range r.HTTP.Action.WeightedTargets {
@@ -107,23 +107,6 @@ func TestMissingProviderCRDsAreReported(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, ns, name string, o client.Object) {
-	t.Helper()
-	if err := framework.Get().Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, o); err != nil {
-		t.Fatalf("get %s: %v", name, err)
-	}
-}
-
-func owned(t *testing.T, o client.Object, c *flaggerv1.Canary) {
-	t.Helper()
-	for _, ref := range o.GetOwnerReferences() {
-		if ref.UID == c.UID {
-			return
-		}
-	}
-	t.Errorf("%s is not owned by the canary", o.GetName())
-}
-
 // The v1beta1 router writes weights that are visible and read back, and a
 // second reconcile in a row writes nothing.
 func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
@@ -131,7 +114,7 @@ func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
 	ns := e.Namespace(t)
 	applySeed(t, ns, "appmesh")
 	c := &flaggerv1.Canary{}
-	get(t, ns, "podinfo", c)
+	framework.MustGet(t, ns, "podinfo", c)
 	ctx := context.Background()
 	r := appmesh.NewV1beta1(e.Client, e.Scheme, "appmesh-dev")
 	if err := r.Reconcile(ctx, c); err != nil {
@@ -144,14 +127,14 @@ func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
 		t.Fatalf("GetRoutes = %+v, %v; want 95/5", w, err)
 	}
 	vs := &meshv1beta1.VirtualService{}
-	get(t, ns, "podinfo."+ns, vs)
+	framework.MustGet(t, ns, "podinfo."+ns, vs)
 	before := vs.ResourceVersion
 	for range 2 {
 		if err := r.Reconcile(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	get(t, ns, "podinfo."+ns, vs)
+	framework.MustGet(t, ns, "podinfo."+ns, vs)
 	if vs.ResourceVersion != before {
 		t.Errorf("reconcile wrote the virtual service: resourceVersion %s -> %s", before, vs.ResourceVersion)
 	}
