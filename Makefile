@@ -8,7 +8,10 @@ CONTROLLER_GEN_VERSION := v0.23.0
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build generate tools test unit cluster-up cluster-down demo fmt vet clean
+VERSION ?= $(shell git describe --tags --always --dirty)
+PLATFORMS ?= linux/amd64
+
+.PHONY: all build generate chart-sync tools test unit cluster-up cluster-down demo images fmt vet clean
 
 all: build
 
@@ -26,8 +29,15 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code, CRDs and RBAC from the 
 	$(CONTROLLER_GEN) crd paths=./internal/router/appmesh/apis/v1beta1/... output:crd:artifacts:config=test/crds/appmesh/v1beta1
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=serin paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=serin-dashboard paths=./cmd/serin-dashboard/... output:rbac:artifacts:config=config/dashboard
+	$(MAKE) chart-sync
 
-tools: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+chart-sync: ## Copy the generated CRDs and ClusterRole into charts/serin (a test fails when they differ)
+	rm -f charts/serin/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/serin/crds/
+	cp config/rbac/role.yaml charts/serin/files/clusterrole.yaml
+
+tools: ## Build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm
 	./hack/build-tools.sh >/dev/null
 
 test: tools ## Unit, integration and end-to-end tests against a real local control plane
@@ -47,6 +57,9 @@ cluster-down: ## Stop the local control plane started by cluster-up
 demo: tools ## Play the seed scenario on a local control plane
 	./hack/demo.sh
 
+images: ## Build the serin and serin-loadtester images into build/images (OCI layout and docker tarballs; no daemon)
+	$(GO) run ./hack/images --out $(CURDIR)/build/images --version $(VERSION) --platforms $(PLATFORMS)
+
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
 
@@ -54,4 +67,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) $(CLUSTER_DIR)
+	rm -rf $(BIN) $(CLUSTER_DIR) $(CURDIR)/build

@@ -5,6 +5,7 @@
 # backend, and starts everything itself. Arguments go to the program:
 #   ./hack/demo.sh --provider gatewayapi:v1 --namespace prod
 #   DEMO_FAST=1 ./hack/demo.sh      # CI timings: 2s steps, metrics over 10s
+#   DEMO_GITOPS=1 ./hack/demo.sh    # release by git commits that Flux applies
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"

@@ -30,24 +30,31 @@ type AlertProviderSpec struct {
 	Type string `json:"type"`
 
 	// channel to post to (Slack).
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Channel string `json:"channel,omitempty"`
 
 	// username shown as the sender.
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Username string `json:"username,omitempty"`
 
 	// address is the webhook URL.
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="address must be an absolute URL"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="address must be an absolute http or https URL"
 	// +optional
 	Address string `json:"address,omitempty"`
 
 	// proxy for the calls.
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="proxy must be an absolute URL"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="proxy must be an absolute http or https URL"
 	// +optional
 	Proxy string `json:"proxy,omitempty"`
 
-	// secretRef names a Secret with the key address (and optionally proxy).
+	// secretRef names a Secret, in the provider's namespace, with the key
+	// address (and optionally proxy), as in Flagger: an incoming-webhook URL
+	// is itself the credential, so the Secret carries its own address and
+	// deliveries go only there, never to an address from elsewhere.
 	// +optional
 	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
 }

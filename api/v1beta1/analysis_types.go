@@ -8,6 +8,17 @@ package v1beta1
 // +kubebuilder:validation:XValidation:rule="(has(self.stepWeight) ? 1 : 0) + (has(self.stepWeights) ? 1 : 0) + (has(self.iterations) ? 1 : 0) == 1",message="set exactly one of stepWeight, stepWeights (weighted canary) or iterations (blue/green, or A/B with match)"
 // +kubebuilder:validation:XValidation:rule="!has(self.match) || has(self.iterations)",message="match (A/B testing) needs iterations: the number of analysis runs before promotion"
 // +kubebuilder:validation:XValidation:rule="!has(self.maxWeight) || !has(self.stepWeight) || self.stepWeight <= self.maxWeight",message="stepWeight must not exceed maxWeight"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxWeight) || !has(self.stepWeights) || self.stepWeights.all(w, w <= self.maxWeight)",fieldPath=".stepWeights",message="stepWeights must not exceed maxWeight"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))",fieldPath=".metrics",message="metric names must be unique: each names its check in the status and in messages"
+// +kubebuilder:validation:XValidation:rule="!has(self.webhooks) || self.webhooks.all(w, self.webhooks.exists_one(v, v.name == w.name))",fieldPath=".webhooks",message="webhook names must be unique: each names its check in the status and in messages"
+// +kubebuilder:validation:XValidation:rule="has(self.judge) || !has(self.metrics) || !self.metrics.exists(m, has(m.compare))",message="metrics[].compare needs analysis.judge: it sets the confidence and the inconclusive policy of the comparisons"
+// +kubebuilder:validation:XValidation:rule="!has(self.judge) || (has(self.metrics) && self.metrics.exists(m, has(m.compare)))",fieldPath=".judge",message="analysis.judge needs at least one metric with compare: it judges only comparisons of the canary with the primary"
+// +kubebuilder:validation:XValidation:rule="!has(self.judge) || !has(self.iterations)",fieldPath=".judge",message="analysis.judge (metrics[].compare) needs a weighted canary (stepWeight or stepWeights): blue/green and A/B testing (iterations) do not split traffic at random between the canary and the primary"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics) || self.metrics.filter(m, has(m.compare)).size() <= 16",fieldPath=".metrics",message="at most 16 metrics may have compare"
+// +kubebuilder:validation:XValidation:rule="!has(self.mirrorWeight) || (has(self.mirror) && self.mirror)",message="mirrorWeight needs mirror: true: it is the share of requests copied to the canary"
+// +kubebuilder:validation:XValidation:rule="!has(self.iterations) || !(has(self.maxWeight) || has(self.stepWeightPromotion))",message="maxWeight and stepWeightPromotion apply to weighted canaries (stepWeight or stepWeights): with iterations the canary gets no weight"
+// +kubebuilder:validation:XValidation:rule="!has(self.match) || !has(self.mirror) || !self.mirror",message="mirror is not supported with match (A/B testing): the matched requests already go to the canary"
+// +kubebuilder:validation:XValidation:rule="!has(self.sessionAffinity) || has(self.stepWeight) || has(self.stepWeights)",message="sessionAffinity applies to weighted canaries (stepWeight or stepWeights): it keeps on the canary the users its weight sent there"
 type CanaryAnalysis struct {
 	// interval between analysis runs, e.g. 1m or 10s (at least 1s).
 	// +kubebuilder:validation:Pattern=`^[0-9]+(m|s)$`
@@ -80,14 +91,23 @@ type CanaryAnalysis struct {
 	CanaryReadyThreshold *int `json:"canaryReadyThreshold,omitempty"`
 
 	// alerts send analysis events to AlertProviders.
+	// +kubebuilder:validation:MaxItems=10
 	// +optional
 	Alerts []CanaryAlert `json:"alerts,omitempty"`
 
 	// metrics checked at each interval.
+	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	Metrics []CanaryMetric `json:"metrics,omitempty"`
 
+	// judge compares the canary with the primary for the metrics with
+	// compare (docs/judge.md); without it every metric is held to its
+	// threshold.
+	// +optional
+	Judge *CanaryJudge `json:"judge,omitempty"`
+
 	// webhooks called during the release (tests, gates, load, events).
+	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	Webhooks []CanaryWebhook `json:"webhooks,omitempty"`
 
@@ -105,15 +125,24 @@ type CanaryAnalysis struct {
 //
 // +kubebuilder:validation:XValidation:rule="self.name in ['request-success-rate', 'request-duration'] || has(self.templateRef) || has(self.query)",message="metrics: only request-success-rate and request-duration are built in; another metric needs templateRef (or the deprecated query)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.templateRef) && has(self.query))",message="metrics: set templateRef or query, not both"
+// +kubebuilder:validation:XValidation:rule="has(self.thresholdRange) || has(self.threshold) || has(self.compare)",message="metrics: set thresholdRange (or the deprecated threshold), or compare with analysis.judge: a metric without one can never fail"
+// +kubebuilder:validation:XValidation:rule="!has(self.compare) || !(has(self.thresholdRange) || has(self.threshold))",message="metrics: set compare or thresholdRange (threshold), not both: a compared metric is judged against the primary, not a fixed threshold"
+// +kubebuilder:validation:XValidation:rule="!has(self.compare) || !has(self.query)",message="metrics: compare needs request-success-rate, request-duration or a MetricTemplate with compare queries (templateRef); an inline query has no primary-side query"
+// +kubebuilder:validation:XValidation:rule="!has(self.compare) || has(self.templateRef) || self.name != 'request-success-rate' || self.compare.allowedDegradation.endsWith('pp')",message="metrics: request-success-rate compares error rates, so its compare.allowedDegradation is in percentage points, e.g. +0.5pp"
+// +kubebuilder:validation:XValidation:rule="!has(self.compare) || has(self.templateRef) || self.name != 'request-duration' || self.compare.allowedDegradation.endsWith('%')",message="metrics: request-duration compares latencies, so its compare.allowedDegradation is a slowdown in percent, e.g. +10%"
 type CanaryMetric struct {
 	// name of the metric; request-success-rate and request-duration are
 	// built in.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
 	// +required
 	Name string `json:"name"`
 
-	// interval is the query's range, e.g. 1m; 1m when unset.
+	// interval is the query's range, e.g. 1m; 1m when unset. A range
+	// longer than a day would make each check a heavy query.
 	// +kubebuilder:validation:Pattern=`^[0-9]+(m|s|h)$`
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="metric interval must be from 1s to 24h"
 	// +optional
 	Interval string `json:"interval,omitempty"`
 
@@ -126,7 +155,16 @@ type CanaryMetric struct {
 	// +optional
 	ThresholdRange *CanaryThresholdRange `json:"thresholdRange,omitempty"`
 
-	// query is a deprecated inline PromQL query.
+	// compare judges the metric by comparing the canary with the primary
+	// (needs analysis.judge) instead of a threshold. Under compare, interval
+	// is the shortest window the judge looks at (the analysis interval when
+	// unset).
+	// +optional
+	Compare *MetricComparison `json:"compare,omitempty"`
+
+	// query is a deprecated inline PromQL query, a template like a
+	// MetricTemplate's query.
+	// +kubebuilder:validation:MaxLength=16384
 	// +optional
 	Query string `json:"query,omitempty"`
 
@@ -134,10 +172,33 @@ type CanaryMetric struct {
 	// +optional
 	TemplateRef *CrossNamespaceObjectReference `json:"templateRef,omitempty"`
 
-	// templateVariables are passed to the template as .variables.
+	// templateVariables are passed to the template as variables. Each value
+	// is placed in the query as it is, so it must be able to stand inside a
+	// quoted PromQL string without ending it (TemplateVariablePattern): no
+	// quotes or control characters, and a backslash only as the start of an
+	// escape such as \\ or \".
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*$') && size(k) <= 63)",message="templateVariables names must be letters, digits, '_' and inner '-' (at most 63 characters)"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, self[k].matches(r'^(?:[^\x22\x27\x60\x5c[:cntrl:]]|\x5c[abfnrtv\x22\x5c])*$'))`,message=`templateVariables values are placed inside quoted PromQL strings: they must not contain quotes (other than the escape \"), backquotes or control characters, and a backslash must start one of the escapes \\ \" \n \t (or \a \b \f \r \v)`
 	// +optional
-	TemplateVariables map[string]string `json:"templateVariables,omitempty"`
+	TemplateVariables map[string]TemplateVariable `json:"templateVariables,omitempty"`
 }
+
+// TemplateVariablePattern is what a templateVariables value may be: the
+// body of a PromQL double-quoted string. It has no quote of any kind but
+// the escape \", no control character, and every backslash starts one of
+// the escapes \\ \" \a \b \f \n \r \t \v (numeric escapes are refused:
+// some of their values are not valid in PromQL or Go strings), so a value
+// placed between double quotes is one valid string and cannot end it,
+// and one placed between single quotes or backquotes cannot either (an
+// escaped double quote there is a PromQL syntax error, not a way out).
+// The CRD's rule on templateVariables is this pattern; the renderer
+// checks it again for objects stored before the rule.
+const TemplateVariablePattern = `^(?:[^\x22\x27\x60\x5c[:cntrl:]]|\x5c[abfnrtv\x22\x5c])*$`
+
+// TemplateVariable is the value of one templateVariables entry.
+// +kubebuilder:validation:MaxLength=1024
+type TemplateVariable string
 
 // CanaryThresholdRange is an accepted range; an unset bound is open.
 //
@@ -157,9 +218,13 @@ type CanaryThresholdRange struct {
 type CrossNamespaceObjectReference struct {
 	// name of the referent.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	// +required
 	Name string `json:"name"`
-	// namespace of the referent.
+	// namespace of the referent. The operator's --no-cross-namespace-refs
+	// flag refuses any other namespace than the Canary's.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
@@ -188,11 +253,14 @@ type CanaryWebhook struct {
 
 	// name of the webhook, used in messages.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
 	// +required
 	Name string `json:"name"`
 
-	// url the payload is POSTed to.
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="webhook url must be an absolute URL such as http://load-tester.test/"
+	// url the payload is POSTed to. Redirects are not followed, and the
+	// operator may deny some networks (--egress-deny-cidrs).
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="webhook url must be an absolute http or https URL such as http://load-tester.test/"
 	// +required
 	URL string `json:"url"`
 
@@ -200,18 +268,26 @@ type CanaryWebhook struct {
 	// +optional
 	MuteAlert bool `json:"muteAlert,omitempty"`
 
-	// timeout of the call, e.g. 30s; 10s when empty.
+	// timeout of the call, e.g. 30s; 10s when empty; at most 5m. A check
+	// that takes longer belongs in a background command (the load
+	// tester's cmd type) whose result a later hook reads.
 	// +kubebuilder:validation:Pattern=`^[0-9]+(ms|s|m)$`
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('5m')",message="webhook timeout must be more than 0 and at most 5m"
 	// +optional
 	Timeout string `json:"timeout,omitempty"`
 
 	// metadata is sent in the payload.
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 253 && size(self[k]) <= 4096)",message="webhook metadata keys must be at most 253 characters and values at most 4096"
 	// +optional
 	Metadata *map[string]string `json:"metadata,omitempty"`
 
-	// retries of a failed call.
+	// retries of a failed call (transport errors and 5xx replies), after
+	// the first attempt; at most 5, so that one webhook cannot hold the
+	// analysis step for long.
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=10
+	// +kubebuilder:validation:Maximum=5
 	// +optional
 	Retries int `json:"retries,omitempty"`
 }
@@ -220,6 +296,7 @@ type CanaryWebhook struct {
 type CanaryAlert struct {
 	// name of the alert.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
 	// +required
 	Name string `json:"name"`
 
@@ -233,14 +310,52 @@ type CanaryAlert struct {
 	ProviderRef CrossNamespaceObjectReference `json:"providerRef"`
 }
 
-// SessionAffinity pins users to the canary with a cookie.
+// SessionAffinity pins users to the canary with a cookie: while the canary
+// has weight, its responses set the cookie, and requests that carry it go
+// to the canary. The other fields are the cookie's attributes, as in
+// Flagger; the cookie's value is chosen by the operator.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.primaryCookieName) || self.primaryCookieName != self.cookieName",message="sessionAffinity.primaryCookieName must differ from cookieName"
 type SessionAffinity struct {
 	// cookieName of the affinity cookie.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[!#$%&'*+.^_|~0-9A-Za-z-]+$`
 	// +required
 	CookieName string `json:"cookieName"`
 	// maxAge of the cookie in seconds; 86400 when unset.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MaxAge int `json:"maxAge,omitempty"`
+	// primaryCookieName, when set, is a second cookie that the primary's
+	// responses set during the analysis, for one interval, and that keeps
+	// its holders on the primary: a user served by the primary is not moved
+	// to the canary when its weight grows.
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[!#$%&'*+.^_|~0-9A-Za-z-]+$`
+	// +optional
+	PrimaryCookieName string `json:"primaryCookieName,omitempty"`
+	// domain is the cookie's Domain attribute.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9.-]+$`
+	// +optional
+	Domain string `json:"domain,omitempty"`
+	// path is the cookie's Path attribute.
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^/[^;\x00-\x1f\x7f]*$`
+	// +optional
+	Path string `json:"path,omitempty"`
+	// httpOnly hides the cookie from scripts (HttpOnly).
+	// +optional
+	HttpOnly bool `json:"httpOnly,omitempty"` //nolint:revive // Flagger's field name
+	// secure sends the cookie only over HTTPS (Secure).
+	// +optional
+	Secure bool `json:"secure,omitempty"`
+	// partitioned stores the cookie in partitioned storage (Partitioned).
+	// +optional
+	Partitioned bool `json:"partitioned,omitempty"`
+	// sameSite is the cookie's SameSite attribute.
+	// +kubebuilder:validation:Enum=Strict;Lax;None
+	// +optional
+	SameSite string `json:"sameSite,omitempty"`
 }

@@ -21,32 +21,48 @@ type MetricTemplate struct {
 }
 
 // MetricTemplateSpec is a query and its metrics provider.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.query) || has(self.compare)",message="set query (for thresholds), compare (for the judge), or both"
 type MetricTemplateSpec struct {
 	// provider runs the query.
 	// +required
 	Provider MetricTemplateProvider `json:"provider"`
 
-	// query is a Go template of the provider's query language.
+	// query is a Go template of the provider's query language, at most
+	// 16 KiB; rendering it has a budget of output and time as well. A
+	// template with only compare has none.
 	// +kubebuilder:validation:MinLength=1
-	// +required
-	Query string `json:"query"`
+	// +kubebuilder:validation:MaxLength=16384
+	// +optional
+	Query string `json:"query,omitempty"`
+
+	// compare holds the queries of a comparison of the canary with the
+	// primary, for canary metrics with compare (analysis.judge).
+	// +optional
+	Compare *MetricTemplateComparison `json:"compare,omitempty"`
 }
 
 // MetricTemplateProvider is a metrics server.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || has(self.address)",fieldPath=".address",message="provider.address is required with provider.secretRef: the Secret's credentials are only ever sent to the address written next to them"
 type MetricTemplateProvider struct {
 	// type of the metrics server. Only prometheus is supported so far.
 	// +kubebuilder:validation:Enum=prometheus
 	// +required
 	Type string `json:"type"`
 
-	// address of the server, e.g. http://prometheus.monitoring:9090; the
-	// operator's --metrics-server flag applies when empty.
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="provider.address must be an absolute URL such as http://prometheus.monitoring:9090"
+	// address of the server, e.g. http://prometheus.monitoring:9090. When
+	// empty, the canary's spec.metricsServer or else the operator's
+	// --metrics-server flag applies, without credentials: a template with a
+	// secretRef must set it.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="provider.address must be an absolute http or https URL such as http://prometheus.monitoring:9090"
 	// +optional
 	Address string `json:"address,omitempty"`
 
-	// secretRef names a Secret with the keys username and password (basic
-	// auth) or token (bearer).
+	// secretRef names a Secret, in the template's namespace, with the keys
+	// username and password (basic auth) or token (bearer). They are sent
+	// only to address.
 	// +optional
 	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
 

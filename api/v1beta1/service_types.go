@@ -7,9 +7,14 @@ import (
 
 // CanaryService describes the services the operator generates (apex,
 // primary and canary) and the mesh routing in front of them.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.backendTimeout) || !has(self.timeout) || duration(self.backendTimeout) <= duration(self.timeout)",message="service.backendTimeout must not exceed service.timeout: a backend request is part of the request"
 type CanaryService struct {
-	// name of the apex service; the target's name when empty.
-	// +kubebuilder:validation:MaxLength=56
+	// name of the apex service; the target's name when empty. The
+	// services <name>-primary and <name>-canary must fit in the 63
+	// characters of a DNS label too, so it has at most 55.
+	// +kubebuilder:validation:MaxLength=55
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	Name string `json:"name,omitempty"`
 
@@ -21,6 +26,7 @@ type CanaryService struct {
 
 	// portName of the service port; "http" when empty. A name starting with
 	// "grpc" makes App Mesh listeners use the gRPC protocol.
+	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	PortName string `json:"portName,omitempty"`
 
@@ -35,6 +41,7 @@ type CanaryService struct {
 	PortDiscovery bool `json:"portDiscovery,omitempty"`
 
 	// appProtocol of the service port.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	AppProtocol string `json:"appProtocol,omitempty"`
 
@@ -42,6 +49,13 @@ type CanaryService struct {
 	// +kubebuilder:validation:Pattern=`^[0-9]+(ms|s|m)$`
 	// +optional
 	Timeout string `json:"timeout,omitempty"`
+
+	// backendTimeout bounds each request from the gateway to a backend,
+	// retries included separately, e.g. 5s (Gateway API routes:
+	// gatewayapi:v1 and linkerd). It must not exceed timeout.
+	// +kubebuilder:validation:Pattern=`^[0-9]+(ms|s|m)$`
+	// +optional
+	BackendTimeout string `json:"backendTimeout,omitempty"`
 
 	// retries is the mesh retry policy.
 	// +optional
@@ -52,37 +66,59 @@ type CanaryService struct {
 	// +optional
 	Match []HTTPMatchRequest `json:"match,omitempty"`
 
-	// gateways (Istio) the route is attached to; kept for compatibility.
+	// gateways are the Istio gateways the VirtualService is bound to; the
+	// mesh gateway when empty (istio provider).
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
 	// +optional
 	Gateways []string `json:"gateways,omitempty"`
 
 	// gatewayRefs are the Gateway API gateways the HTTPRoute is attached to.
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	GatewayRefs []ParentReference `json:"gatewayRefs,omitempty"`
 
 	// hosts the route answers for; with App Mesh they expose the apex
 	// service through the App Mesh gateway.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
 	// +optional
 	Hosts []string `json:"hosts,omitempty"`
 
 	// meshName is the App Mesh mesh (v1beta1 objects only); the operator's
 	// --mesh-name flag applies when empty.
+	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	MeshName string `json:"meshName,omitempty"`
 
 	// backends the App Mesh virtual nodes may call: virtual service names,
 	// or ARNs (entries starting with "arn:aws").
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	// +optional
 	Backends []string `json:"backends,omitempty"`
 
-	// headers, corsPolicy and rewrite are Istio settings. They are accepted
-	// and kept so existing manifests apply; no current router reads them.
+	// headers are Istio header operations ({request, response} each with
+	// set, add and remove): the istio provider puts them on the
+	// VirtualService route, the linkerd provider turns them into HTTPRoute
+	// header modifier filters.
+	// +kubebuilder:validation:Type=object
 	// +optional
 	Headers *apiextensionsv1.JSON `json:"headers,omitempty"`
+	// corsPolicy is an Istio CorsPolicy for the VirtualService route
+	// (istio provider).
+	// +kubebuilder:validation:Type=object
 	// +optional
 	CorsPolicy *apiextensionsv1.JSON `json:"corsPolicy,omitempty"`
+	// rewrite rewrites the path and the authority of requests on the
+	// route (providers istio and gatewayapi:v1).
 	// +optional
-	Rewrite *apiextensionsv1.JSON `json:"rewrite,omitempty"`
+	Rewrite *HTTPRewrite `json:"rewrite,omitempty"`
+	// trafficPolicy is an Istio TrafficPolicy for the <svc>-primary and
+	// <svc>-canary DestinationRules (istio provider).
+	// +kubebuilder:validation:Type=object
+	// +optional
+	TrafficPolicy *apiextensionsv1.JSON `json:"trafficPolicy,omitempty"`
 
 	// apex, primary and canary add labels and annotations to the generated
 	// services.
@@ -92,6 +128,30 @@ type CanaryService struct {
 	Primary *CustomMetadata `json:"primary,omitempty"`
 	// +optional
 	Canary *CustomMetadata `json:"canary,omitempty"`
+}
+
+// HTTPRewrite is Flagger's HTTPRewrite: Istio's uri and authority, and
+// the kind of path rewrite a Gateway API route makes.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.uri) || has(self.authority)",message="rewrite needs uri, authority or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || has(self.uri)",message="rewrite.type says how uri replaces the path: set uri"
+type HTTPRewrite struct {
+	// uri replaces the matched prefix of a prefix match, or the whole path
+	// (Gateway API: as type says).
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^/`
+	// +optional
+	URI string `json:"uri,omitempty"`
+	// authority replaces the Host (authority) of the request.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Authority string `json:"authority,omitempty"`
+	// type is the Gateway API path modifier: ReplaceFullPath (when empty)
+	// or ReplacePrefixMatch (provider gatewayapi:v1 only; Istio replaces
+	// the matched prefix of a prefix match and the whole path otherwise).
+	// +kubebuilder:validation:Enum=ReplaceFullPath;ReplacePrefixMatch
+	// +optional
+	Type string `json:"type,omitempty"`
 }
 
 // HTTPRetry is a mesh retry policy.
@@ -108,6 +168,7 @@ type HTTPRetry struct {
 
 	// retryOn lists the conditions to retry on, comma separated, e.g.
 	// "gateway-error,connect-failure".
+	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	RetryOn string `json:"retryOn,omitempty"`
 }
@@ -127,7 +188,14 @@ type HTTPMatchRequest struct {
 	// +optional
 	Method *StringMatch `json:"method,omitempty"`
 
-	// sourceLabels (Istio) are kept for compatibility.
+	// queryParams to match, by parameter name.
+	// +kubebuilder:validation:MaxProperties=16
+	// +optional
+	QueryParams map[string]StringMatch `json:"queryParams,omitempty"`
+
+	// sourceLabels match the labels of the calling workload (istio
+	// provider).
+	// +kubebuilder:validation:MaxProperties=16
 	// +optional
 	SourceLabels map[string]string `json:"sourceLabels,omitempty"`
 }
@@ -137,15 +205,19 @@ type HTTPMatchRequest struct {
 // +kubebuilder:validation:XValidation:rule="(has(self.exact) ? 1 : 0) + (has(self.prefix) ? 1 : 0) + (has(self.suffix) ? 1 : 0) + (has(self.regex) ? 1 : 0) == 1",message="a string match sets exactly one of exact, prefix, suffix or regex"
 type StringMatch struct {
 	// exact value.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Exact string `json:"exact,omitempty"`
 	// prefix of the value.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Prefix string `json:"prefix,omitempty"`
 	// suffix of the value.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Suffix string `json:"suffix,omitempty"`
 	// regex the value matches (RE2).
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Regex string `json:"regex,omitempty"`
 }
@@ -160,13 +232,16 @@ type ParentReference struct {
 	// +optional
 	Kind *string `json:"kind,omitempty"`
 	// namespace of the parent; the Canary's when empty.
+	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace *string `json:"namespace,omitempty"`
 	// name of the parent.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	// +required
 	Name string `json:"name"`
 	// sectionName is a listener name of the parent.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	SectionName *string `json:"sectionName,omitempty"`
 	// port of the parent's listener.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
@@ -27,14 +29,33 @@ type options struct {
 	gateStore       string
 	gateFile        string
 	gateConfigMap   string
+	gateTokenFile   string
+	gateTokenSecret string
 	logLevel        slog.Level
+	// logText selects text logs instead of JSON (-zap-encoding=console).
+	logText     bool
+	showVersion bool
+	// notes are logged at start: Flagger flags accepted without effect.
+	notes []string
 }
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
-	if err := newCommand().Execute(); err != nil {
+	cmd := newCommand()
+	cmd.SetArgs(longFlags(os.Args[1:]))
+	if err := cmd.Execute(); err != nil {
+		var logged loggedError
+		if !errors.As(err, &logged) {
+			fmt.Fprintf(os.Stderr, "serin-loadtester: %v\n", err)
+		}
 		os.Exit(1)
 	}
 }
+
+// loggedError is an error the load tester has already logged.
+type loggedError struct{ error }
 
 func newCommand() *cobra.Command {
 	cfg := loadtester.DefaultConfig()
@@ -46,36 +67,22 @@ func newCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+			if opts.showVersion {
+				fmt.Fprintf(cmd.OutOrStdout(), "serin-loadtester version %s\n", version)
+				return nil
+			}
+			log := opts.logger(os.Stderr)
+			for _, note := range opts.notes {
+				log.Info("Flag accepted for Flagger compatibility", "note", note)
+			}
 			if err := run(cmd.Context(), cfg, opts, log); err != nil {
 				log.Error("Load tester failed", "error", err.Error())
-				return err
+				return loggedError{err}
 			}
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&opts.listenAddress, "listen-address", ":8080", "address to serve HTTP on")
-	f.StringArrayVar(&opts.extraPrograms, "allow-program", nil,
-		"program cmd tasks may run, besides hey (repeatable; bare name looked up on PATH)")
-	f.BoolVar(&cfg.Policy.EnableBash, "enable-bash", false, "allow type bash (runs metadata.cmd with bash -c)")
-	f.BoolVar(&cfg.Policy.EnableKubectl, "enable-kubectl", false, "allow type kubectl")
-	f.BoolVar(&cfg.Policy.EnableHelm, "enable-helm", false, "allow types helm and helmv3")
-	f.StringVar(&opts.namespaceRegexp, "namespace-regexp", "",
-		"only serve canaries whose namespace fully matches this regular expression")
-	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted")
-	f.IntVar(&cfg.MaxConcurrent, "max-concurrent", cfg.MaxConcurrent, "most commands running at once")
-	f.DurationVar(&cfg.Policy.DefaultTimeout, "timeout", cfg.Policy.DefaultTimeout,
-		"command timeout when metadata.timeout is unset")
-	f.DurationVar(&cfg.Policy.MaxTimeout, "max-timeout", cfg.Policy.MaxTimeout, "largest metadata.timeout accepted")
-	f.DurationVar(&cfg.KillGrace, "kill-grace", cfg.KillGrace, "time between SIGTERM and SIGKILL when stopping a command")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "longest graceful shutdown")
-	f.StringVar(&opts.gateStore, "gate-store", "auto",
-		"where gate state is kept: configmap, file, or auto (configmap in a cluster, else file)")
-	f.StringVar(&opts.gateFile, "gate-file", "serin-loadtester-gates.json", "gate state file for --gate-store=file")
-	f.StringVar(&opts.gateConfigMap, "gate-configmap", "serin-loadtester-gates",
-		"ConfigMap, in the pod's namespace, holding gate state for --gate-store=configmap")
-	f.TextVar(&opts.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	bindFlags(cmd.Flags(), &cfg, &opts)
 	return cmd
 }
 
@@ -90,9 +97,15 @@ func run(ctx context.Context, cfg loadtester.Config, opts options, log *slog.Log
 		}
 		cfg.Policy.Namespaces = re
 	}
-	store, err := newGateStore(opts, log)
+	store, err := newGateStore(opts, cfg.MaxGates, log)
 	if err != nil {
 		return err
+	}
+	if cfg.GateToken, err = gateToken(ctx, opts); err != nil {
+		return err
+	}
+	if cfg.GateToken == nil {
+		log.Warn("Gates can be changed by anyone who reaches the service: set --gate-token-file or --gate-token-secret")
 	}
 	srv, err := loadtester.NewServer(cfg, store, loadtester.WithLogger(log))
 	if err != nil {
@@ -105,7 +118,47 @@ func run(ctx context.Context, cfg loadtester.Config, opts options, log *slog.Log
 	return srv.Serve(ctx, ln)
 }
 
-func newGateStore(opts options, log *slog.Logger) (loadtester.GateStore, error) {
+// gateToken returns the source of the gate token, and checks that it can be read now, so a
+// mistake shows at startup rather than at the first gate change.
+func gateToken(ctx context.Context, opts options) (loadtester.TokenSource, error) {
+	var src loadtester.TokenSource
+	switch {
+	case opts.gateTokenFile != "" && opts.gateTokenSecret != "":
+		return nil, fmt.Errorf("set --gate-token-file or --gate-token-secret, not both")
+	case opts.gateTokenFile != "":
+		src = loadtester.FileToken(opts.gateTokenFile)
+	case opts.gateTokenSecret != "":
+		namespace, inCluster := loadtester.InClusterNamespace()
+		if !inCluster {
+			return nil, fmt.Errorf("--gate-token-secret needs the pod namespace: set POD_NAMESPACE")
+		}
+		c, err := kubeClient()
+		if err != nil {
+			return nil, err
+		}
+		src = loadtester.SecretToken{Client: c, Secret: types.NamespacedName{Namespace: namespace, Name: opts.gateTokenSecret}}
+	default:
+		return nil, nil
+	}
+	if _, err := src.Token(ctx); err != nil {
+		return nil, fmt.Errorf("gate token: %w", err)
+	}
+	return src, nil
+}
+
+func kubeClient() (client.Client, error) {
+	restCfg, err := config.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	c, err := client.New(restCfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes client: %w", err)
+	}
+	return c, nil
+}
+
+func newGateStore(opts options, maxGates int, log *slog.Logger) (loadtester.GateStore, error) {
 	kind := opts.gateStore
 	namespace, inCluster := loadtester.InClusterNamespace()
 	if kind == "auto" {
@@ -114,21 +167,17 @@ func newGateStore(opts options, log *slog.Logger) (loadtester.GateStore, error) 
 	switch kind {
 	case "file":
 		log.Info("Gate state in a file", "path", opts.gateFile)
-		return loadtester.OpenFileStore(opts.gateFile)
+		return loadtester.OpenFileStore(opts.gateFile, maxGates)
 	case "configmap":
 		if !inCluster {
 			return nil, fmt.Errorf("--gate-store=configmap needs the pod namespace: set POD_NAMESPACE")
 		}
-		restCfg, err := config.GetConfig()
+		c, err := kubeClient()
 		if err != nil {
-			return nil, fmt.Errorf("load kubeconfig for the gate ConfigMap: %w", err)
-		}
-		c, err := client.New(restCfg, client.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("create Kubernetes client: %w", err)
+			return nil, fmt.Errorf("gate ConfigMap: %w", err)
 		}
 		log.Info("Gate state in a ConfigMap", "namespace", namespace, "name", opts.gateConfigMap)
-		return loadtester.NewConfigMapStore(c, namespace, opts.gateConfigMap), nil
+		return loadtester.NewConfigMapStore(c, namespace, opts.gateConfigMap, maxGates), nil
 	default:
 		return nil, fmt.Errorf("--gate-store must be auto, configmap or file, not %q", kind)
 	}

@@ -1,10 +1,11 @@
 package analysis
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"time"
+	"sort"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
@@ -30,10 +31,11 @@ func (st *stepper) advance() {
 	if msg, open := st.gate(flaggerv1.ConfirmTrafficIncreaseHook, "waiting for traffic increase approval"); !open {
 		st.info("%s", msg)
 		st.s.LastAnalysis.Decision = msg
+		st.hold(msg)
 		return
 	}
 	st.s.CanaryWeight = NextWeight(st.c, st.s.CanaryWeight)
-	st.s.LastTransitionTime = metav1.NewTime(st.obs.Now)
+	st.s.LastTransitionTime = st.now()
 	st.decide("Advance %s canary weight %d", st.c, st.s.CanaryWeight)
 }
 
@@ -46,6 +48,7 @@ func (st *stepper) promoteWhenApproved() {
 		}
 		st.s.LastAnalysis.Decision = msg
 		st.setPhase(flaggerv1.CanaryPhaseWaitingPromotion)
+		st.hold(msg)
 		return
 	}
 	st.startPromotion()
@@ -68,7 +71,12 @@ func (st *stepper) promote() {
 		return
 	}
 	st.requeue = st.c.GetInterval()
-	if !st.obs.PrimaryPromoted || !st.obs.PrimaryReady.Ready {
+	if !st.obs.PrimaryPromoted {
+		st.hold(fmt.Sprintf("waiting for %s-primary to run the promoted template", st.c.Spec.TargetRef.Name))
+		return
+	}
+	if rd := st.obs.PrimaryReady; !rd.Ready {
+		st.hold(rd.Message)
 		return
 	}
 	a := st.c.GetAnalysis()
@@ -93,130 +101,72 @@ func (st *stepper) promote() {
 func (st *stepper) finalise() {
 	if !st.obs.CanaryScaledDown {
 		st.requeue = st.c.GetInterval()
+		st.hold(fmt.Sprintf("waiting for %s to scale down", st.c.Spec.TargetRef.Name))
 		return
 	}
 	st.s.LastPromotedSpec = st.s.LastAppliedSpec
 	st.s.Iterations = 0
 	st.setPhase(flaggerv1.CanaryPhaseSucceeded)
 	st.info("Promotion completed! Scaling down %s", st.c)
-	st.postRollout()
+	st.endRelease()
 }
 
 // rollback routes all traffic to the primary and fails the release.
 func (st *stepper) rollback(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	st.fail(fmt.Sprintf(format, args...))
+	st.warn("Canary failed! Scaling down %s", st.c)
+}
+
+// fail ends the release as Failed with all traffic on the primary.
+func (st *stepper) fail(msg string) {
 	st.warn("%s", msg)
 	if st.s.LastAnalysis != nil {
 		st.s.LastAnalysis.Decision = msg
 	}
 	st.s.CanaryWeight, st.s.Iterations = 0, 0
 	st.setPhase(flaggerv1.CanaryPhaseFailed)
-	st.warn("Canary failed! Scaling down %s", st.c)
-	st.postRollout()
+	st.endRelease()
 }
 
-func (st *stepper) postRollout() {
-	for _, r := range st.checks.Hooks(flaggerv1.PostRolloutHook) {
-		if r.Err != nil {
-			st.warn("Post-rollout hook %s failed %v", r.Name, r.Err)
-		}
+// endRelease leaves the post-rollout webhooks owed: the reconciler calls
+// them once the routes and the scaling match the final status, never
+// before, and clears the record when they have been called.
+func (st *stepper) endRelease() {
+	st.s.CanaryNotReadySince = nil
+	if HasHooks(st.c, flaggerv1.PostRolloutHook) {
+		st.s.PendingPostRollout = Checksum(st.s)
 	}
 	st.requeue = 0
 }
 
-// gate calls the hooks of a gate type; it is open when all of them answer
-// with success. The message names the first closed gate.
-func (st *stepper) gate(t flaggerv1.HookType, waiting string) (string, bool) {
-	for _, r := range st.checks.Hooks(t) {
-		if r.Err != nil {
-			return fmt.Sprintf("Halt %s advancement %s %s", st.c, waiting, r.Name), false
-		}
+// HasHooks reports whether the canary has webhooks of type t.
+func HasHooks(c *flaggerv1.Canary, t flaggerv1.HookType) bool {
+	a := c.GetAnalysis()
+	if a == nil {
+		return false
 	}
-	return "", true
-}
-
-// newRevision reports whether the target changed since it was last applied.
-func (st *stepper) newRevision() bool {
-	if st.obs.Target.TemplateHash != st.s.LastAppliedSpec {
-		return true
-	}
-	var tracked map[string]string
-	if st.s.TrackedConfigs != nil {
-		tracked = *st.s.TrackedConfigs
-	}
-	if len(tracked) != len(st.obs.Target.Configs) {
-		return true
-	}
-	for k, v := range st.obs.Target.Configs {
-		if tracked[k] != v {
+	for _, w := range a.Webhooks {
+		if w.Type == t || (w.Type == "" && t == flaggerv1.RolloutHook) {
 			return true
 		}
 	}
 	return false
 }
 
-// untilTick returns how long until the next analysis run is due.
-func (st *stepper) untilTick() time.Duration {
-	if st.s.LastAnalysis == nil {
-		return 0
+// Checksum identifies the revision of a status in webhook payloads: its
+// template hash and tracked config checksums.
+func Checksum(s flaggerv1.CanaryStatus) string {
+	h := sha256.New()
+	h.Write([]byte(s.LastAppliedSpec))
+	if s.TrackedConfigs != nil {
+		keys := make([]string, 0, len(*s.TrackedConfigs))
+		for k := range *s.TrackedConfigs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(h, "|%s=%s", k, (*s.TrackedConfigs)[k])
+		}
 	}
-	return st.s.LastAnalysis.Time.Add(st.c.GetInterval()).Sub(st.obs.Now)
-}
-
-// TrackedConfigs is the status.trackedConfigs value for config checksums:
-// a copy, or nil when there are none.
-func TrackedConfigs(m map[string]string) *map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	cp := make(map[string]string, len(m))
-	for k, v := range m {
-		cp[k] = v
-	}
-	return &cp
-}
-
-// conditionMessages are the Promoted condition's messages per phase.
-var conditionMessages = map[flaggerv1.CanaryPhase]struct {
-	status  metav1.ConditionStatus
-	message string
-}{
-	flaggerv1.CanaryPhaseWaiting:          {metav1.ConditionUnknown, "Waiting for approval."},
-	flaggerv1.CanaryPhaseProgressing:      {metav1.ConditionUnknown, "New revision detected, progressing canary analysis."},
-	flaggerv1.CanaryPhaseWaitingPromotion: {metav1.ConditionUnknown, "Waiting for approval."},
-	flaggerv1.CanaryPhasePromoting:        {metav1.ConditionUnknown, "Canary analysis completed, starting primary rolling update."},
-	flaggerv1.CanaryPhaseFinalising:       {metav1.ConditionUnknown, "Canary analysis completed, routing all traffic to primary."},
-	flaggerv1.CanaryPhaseSucceeded:        {metav1.ConditionTrue, "Canary analysis completed successfully, promotion finished."},
-	flaggerv1.CanaryPhaseFailed:           {metav1.ConditionFalse, "Canary analysis failed, Deployment scaled to zero."},
-}
-
-// setPhase changes the phase and the Promoted condition (reason = phase).
-func (st *stepper) setPhase(p flaggerv1.CanaryPhase) {
-	if st.s.Phase == p {
-		return
-	}
-	st.s.Phase = p
-	st.s.LastTransitionTime = metav1.NewTime(st.obs.Now)
-	cm := conditionMessages[p]
-	meta.SetStatusCondition(&st.s.Conditions, metav1.Condition{
-		Type: flaggerv1.PromotedCondition, Status: cm.status, Reason: string(p), Message: cm.message,
-		ObservedGeneration: st.c.Generation, LastTransitionTime: metav1.NewTime(st.obs.Now),
-	})
-}
-
-// decide records a step's decision as an event and in lastAnalysis.
-func (st *stepper) decide(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	st.events = append(st.events, Event{Message: msg})
-	if st.s.LastAnalysis != nil {
-		st.s.LastAnalysis.Decision = msg
-	}
-}
-
-func (st *stepper) info(format string, args ...any) {
-	st.events = append(st.events, Event{Message: fmt.Sprintf(format, args...)})
-}
-
-func (st *stepper) warn(format string, args ...any) {
-	st.events = append(st.events, Event{Warning: true, Message: fmt.Sprintf(format, args...)})
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

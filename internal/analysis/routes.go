@@ -5,7 +5,12 @@ import (
 )
 
 // Weights are the routes a status asks for, in percent.
-type Weights struct{ Primary, Canary int }
+type Weights struct {
+	Primary, Canary int
+	// Mirrored copies the primary's requests to the canary as well
+	// (analysis.mirror), for providers that can.
+	Mirrored bool
+}
 
 // DesiredWeights returns where traffic goes in a status: on the primary
 // unless an analysis or promotion is under way. A failed canary never
@@ -16,15 +21,20 @@ func DesiredWeights(c *flaggerv1.Canary, s flaggerv1.CanaryStatus) Weights {
 	default:
 		return Weights{Primary: 100}
 	}
+	mirror := s.Phase == flaggerv1.CanaryPhaseProgressing && c.GetAnalysis() != nil && c.GetAnalysis().Mirror
 	switch StrategyOf(c) {
 	case ABTesting:
 		// The matched requests go to the canary; routers keep the rest on
 		// the primary.
 		return Weights{Canary: 100}
 	case BlueGreen:
-		return Weights{Primary: 100}
+		// As in Flagger, a mirrored blue/green release copies requests to
+		// the canary for its whole analysis.
+		return Weights{Primary: 100, Mirrored: mirror}
 	}
-	return Weights{Primary: 100 - s.CanaryWeight, Canary: s.CanaryWeight}
+	// A mirrored canary release gets copies of the requests before the
+	// first step shifts any to it.
+	return Weights{Primary: 100 - s.CanaryWeight, Canary: s.CanaryWeight, Mirrored: mirror && s.CanaryWeight == 0}
 }
 
 // Scale is what the target workload should run.

@@ -18,14 +18,18 @@ func TestDesiredWeightsKeepTrafficOffACanaryThatIsNotUnderAnalysis(t *testing.T)
 		weight int // status.canaryWeight
 		want   Weights
 	}{
-		"progressing canary at 15":                 {newCanary(), flaggerv1.CanaryPhaseProgressing, 15, Weights{85, 15}},
-		"waiting for promotion at 50":              {newCanary(), flaggerv1.CanaryPhaseWaitingPromotion, 50, Weights{50, 50}},
-		"promoting keeps the weight":               {newCanary(), flaggerv1.CanaryPhasePromoting, 50, Weights{50, 50}},
-		"finalising routes to primary":             {newCanary(), flaggerv1.CanaryPhaseFinalising, 50, Weights{100, 0}},
-		"failed never keeps traffic":               {newCanary(), flaggerv1.CanaryPhaseFailed, 30, Weights{100, 0}},
-		"waiting keeps traffic on primary":         {newCanary(), flaggerv1.CanaryPhaseWaiting, 0, Weights{100, 0}},
-		"A/B sends matched requests to the canary": {ab, flaggerv1.CanaryPhaseProgressing, 0, Weights{0, 100}},
-		"blue/green keeps traffic on the primary":  {bg, flaggerv1.CanaryPhaseProgressing, 0, Weights{100, 0}},
+		"progressing canary at 15":                            {newCanary(), flaggerv1.CanaryPhaseProgressing, 15, Weights{Primary: 85, Canary: 15}},
+		"waiting for promotion at 50":                         {newCanary(), flaggerv1.CanaryPhaseWaitingPromotion, 50, Weights{Primary: 50, Canary: 50}},
+		"promoting keeps the weight":                          {newCanary(), flaggerv1.CanaryPhasePromoting, 50, Weights{Primary: 50, Canary: 50}},
+		"finalising routes to primary":                        {newCanary(), flaggerv1.CanaryPhaseFinalising, 50, Weights{Primary: 100, Canary: 0}},
+		"failed never keeps traffic":                          {newCanary(), flaggerv1.CanaryPhaseFailed, 30, Weights{Primary: 100, Canary: 0}},
+		"waiting keeps traffic on primary":                    {newCanary(), flaggerv1.CanaryPhaseWaiting, 0, Weights{Primary: 100, Canary: 0}},
+		"A/B sends matched requests to the canary":            {ab, flaggerv1.CanaryPhaseProgressing, 0, Weights{Primary: 0, Canary: 100}},
+		"blue/green keeps traffic on the primary":             {bg, flaggerv1.CanaryPhaseProgressing, 0, Weights{Primary: 100, Canary: 0}},
+		"mirrored blue/green copies requests to the canary":   {mirrored(bg), flaggerv1.CanaryPhaseProgressing, 0, Weights{Primary: 100, Mirrored: true}},
+		"a mirrored canary is mirrored before its first step": {mirrored(newCanary()), flaggerv1.CanaryPhaseProgressing, 0, Weights{Primary: 100, Mirrored: true}},
+		"a mirrored canary with weight is not mirrored":       {mirrored(newCanary()), flaggerv1.CanaryPhaseProgressing, 5, Weights{Primary: 95, Canary: 5}},
+		"a mirrored canary that failed is not mirrored":       {mirrored(newCanary()), flaggerv1.CanaryPhaseFailed, 0, Weights{Primary: 100}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -35,6 +39,13 @@ func TestDesiredWeightsKeepTrafficOffACanaryThatIsNotUnderAnalysis(t *testing.T)
 			}
 		})
 	}
+}
+
+// mirrored sets analysis.mirror on a copy of c.
+func mirrored(c *flaggerv1.Canary) *flaggerv1.Canary {
+	c = c.DeepCopy()
+	c.Spec.Analysis.Mirror = true
+	return c
 }
 
 func TestWeightSequences(t *testing.T) {

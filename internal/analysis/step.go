@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
@@ -16,6 +17,34 @@ func Step(c *flaggerv1.Canary, obs Observation, checks Checks) Decision {
 	return Decision{Status: st.s, Events: st.events, RequeueAfter: st.requeue}
 }
 
+// Abort ends a release in progress because something it needs is gone
+// (the target, or a ConfigMap or Secret it uses): all traffic goes back to
+// the primary and the release fails. why completes the message "Rolling
+// back podinfo.test <why>". A canary not in a release is left as it is.
+func Abort(c *flaggerv1.Canary, now time.Time, why string) Decision {
+	st := &stepper{c: c, obs: Observation{Now: now}, s: *c.Status.DeepCopy()}
+	if InRelease(st.s.Phase) {
+		st.fail(fmt.Sprintf("Rolling back %s %s", c, why))
+		st.syncReconciling()
+		// The Promoted condition says why, in place of "scaled to zero".
+		meta.SetStatusCondition(&st.s.Conditions, metav1.Condition{
+			Type: flaggerv1.PromotedCondition, Status: metav1.ConditionFalse, Reason: string(flaggerv1.CanaryPhaseFailed),
+			Message: "Canary analysis failed: " + why + ".", ObservedGeneration: c.Generation, LastTransitionTime: st.now(),
+		})
+	}
+	return Decision{Status: st.s, Events: st.events}
+}
+
+// InRelease reports whether a phase may route traffic to the canary: the
+// analysis and the promotion of a revision.
+func InRelease(p flaggerv1.CanaryPhase) bool {
+	switch p {
+	case flaggerv1.CanaryPhaseProgressing, flaggerv1.CanaryPhaseWaitingPromotion, flaggerv1.CanaryPhasePromoting:
+		return true
+	}
+	return false
+}
+
 // stepper holds one step's working state.
 type stepper struct {
 	c       *flaggerv1.Canary
@@ -24,10 +53,16 @@ type stepper struct {
 	s       flaggerv1.CanaryStatus
 	events  []Event
 	requeue time.Duration
+	// waiting says what holds the step back, for the Reconciling condition.
+	waiting string
 }
 
 func (st *stepper) run() {
 	if st.c.Spec.Suspend {
+		return
+	}
+	if st.pullLevers() {
+		st.syncReconciling()
 		return
 	}
 	switch st.s.Phase {
@@ -39,7 +74,10 @@ func (st *stepper) run() {
 		st.promote()
 	case flaggerv1.CanaryPhaseFinalising:
 		st.finalise()
+	default:
+		return
 	}
+	st.syncReconciling()
 }
 
 // idle waits for a new revision, then for the confirm-rollout gates.
@@ -52,6 +90,7 @@ func (st *stepper) idle() {
 			st.info("%s", msg)
 		}
 		st.setPhase(flaggerv1.CanaryPhaseWaiting)
+		st.hold(msg)
 		st.requeue = st.c.GetInterval()
 		return
 	}
@@ -66,6 +105,8 @@ func (st *stepper) startRevision() {
 	st.s.TrackedConfigs = TrackedConfigs(st.obs.Target.Configs)
 	st.s.CanaryWeight, st.s.FailedChecks, st.s.Iterations = 0, 0, 0
 	st.s.LastAnalysis = nil
+	st.s.CanaryNotReadySince = nil
+	st.s.Judge = nil // the evidence was about the previous revision
 	st.requeue = st.c.GetInterval()
 	if st.c.Spec.SkipAnalysis {
 		st.info("Skipping analysis of %s: spec.skipAnalysis is true", st.c)
@@ -75,11 +116,16 @@ func (st *stepper) startRevision() {
 	st.setPhase(flaggerv1.CanaryPhaseProgressing)
 }
 
-// analyse runs one analysis interval of a progressing canary.
+// analyse runs one analysis interval of a progressing canary: the tick
+// gates in order, then one step forward.
 func (st *stepper) analyse() {
 	if st.newRevision() {
 		st.info("New revision detected! Restarting analysis for %s", st.c)
 		st.startRevision()
+		return
+	}
+	if st.obs.RoutesRestored && st.s.CanaryWeight > 0 {
+		st.restartTick()
 		return
 	}
 	if wait := st.untilTick(); wait > 0 {
@@ -87,114 +133,115 @@ func (st *stepper) analyse() {
 		return
 	}
 	st.requeue = st.c.GetInterval()
-	if !st.workloadsReady() {
-		return
-	}
-	for _, r := range st.checks.Hooks(flaggerv1.RollbackHook) {
-		if r.Err == nil {
-			st.rollback("Rolling back %s manual webhook invoked", st.c)
+	for _, g := range tickGates {
+		switch v := g.check(st); v.verdict {
+		case hold:
+			st.hold(v.message)
+			return
+		case rollBack:
+			st.rollback("%s", v.message)
 			return
 		}
 	}
-	if st.s.FailedChecks >= st.c.GetThreshold() {
-		st.rollback("Rolling back %s failed checks threshold reached %d", st.c, st.s.FailedChecks)
-		return
-	}
-	st.s.LastAnalysis = &flaggerv1.AnalysisRecord{Time: metav1.NewTime(st.obs.Now), CanaryWeight: st.s.CanaryWeight}
-	if !st.runChecks() {
-		return
-	}
-	st.s.LastAnalysis.Passed = true
 	st.advance()
 }
 
-// workloadsReady checks the canary and the primary, rolling back a canary
-// that missed its progress deadline.
-func (st *stepper) workloadsReady() bool {
-	if rd := st.obs.CanaryReady; !rd.Ready {
-		if rd.DeadlineExceeded || st.obs.Now.Sub(st.s.LastTransitionTime.Time) > st.c.GetProgressDeadline() {
-			st.rollback("Rolling back %s progress deadline exceeded %s", st.c, rd.Message)
-		}
-		return false
-	}
-	return st.obs.PrimaryReady.Ready
+// restartTick waits a full interval before the next run, because the
+// canary's weight only now reached the routing objects: a weight is judged
+// on an interval of its own traffic.
+func (st *stepper) restartTick() {
+	msg := fmt.Sprintf("Traffic moved to canary weight %d only now; the next analysis runs one interval later", st.s.CanaryWeight)
+	// No check ran: not passed.
+	st.s.LastAnalysis = &flaggerv1.AnalysisRecord{Time: st.now(), CanaryWeight: st.s.CanaryWeight, Decision: msg}
+	st.requeue = st.c.GetInterval()
+	st.hold(msg)
 }
 
-// runChecks runs the pre-rollout hooks (until they pass once), the rollout
-// hooks and the metrics; the first failure halts the run as a failed check.
-func (st *stepper) runChecks() bool {
-	prev := st.c.Status.LastAnalysis
-	if prev == nil {
-		st.info("Starting canary analysis for %s", st.c)
-	}
-	if prev == nil || failedHook(prev, flaggerv1.PreRolloutHook) {
-		if !st.hooksPass(flaggerv1.PreRolloutHook, "pre-rollout check") {
-			return false
-		}
-	}
-	if !st.hooksPass(flaggerv1.RolloutHook, "external check") {
-		return false
-	}
-	// Before the first step nothing is routed to the canary: a metric
-	// without values has nothing to judge (Flagger skips the metrics
-	// altogether), while one with values (a load test on the canary
-	// service) is judged before any user is sent there.
-	unrouted := StrategyOf(st.c) == Canary && st.s.CanaryWeight == 0 && st.s.Iterations == 0
-	var failed *MetricResult
-	for _, m := range st.checks.Metrics() {
-		if unrouted && m.NoValues {
-			m.Passed, m.Message = true, "no values: no traffic is routed to the canary yet"
-		}
-		st.record(flaggerv1.CheckResult{Name: m.Name, Kind: "metric", Value: m.Value, Threshold: m.Threshold, Passed: m.Passed, Message: m.Message})
-		if !m.Passed && failed == nil {
-			failed = &m
-		}
-	}
-	if failed != nil {
-		st.failCheck(failed.Message)
-		return false
-	}
-	return true
-}
+// hold records why the step does not move forward.
+func (st *stepper) hold(message string) { st.waiting = message }
 
-// hooksPass calls the hooks of a type in order; the first failure is a
-// failed check.
-func (st *stepper) hooksPass(t flaggerv1.HookType, what string) bool {
+// gate calls the hooks of a gate type; it is open when all of them answer
+// with success. The message names the first closed gate.
+func (st *stepper) gate(t flaggerv1.HookType, waiting string) (string, bool) {
 	for _, r := range st.checks.Hooks(t) {
-		res := flaggerv1.CheckResult{Name: r.Name, Kind: string(t), Passed: r.Err == nil}
 		if r.Err != nil {
-			res.Message = r.Err.Error()
-		}
-		st.record(res)
-		if r.Err != nil {
-			st.failCheck(fmt.Sprintf("Halt %s advancement %s %s failed %v", st.c, what, r.Name, r.Err))
-			return false
+			return fmt.Sprintf("Halt %s advancement %s %s", st.c, waiting, r.Name), false
 		}
 	}
-	return true
+	return "", true
 }
 
-// failCheck counts a failed check and rolls back when the threshold is
-// reached, so traffic leaves a failing canary without waiting an interval.
-func (st *stepper) failCheck(msg string) {
-	st.s.FailedChecks++
-	st.warn("%s", msg)
-	st.s.LastAnalysis.Decision = msg
-	if st.s.FailedChecks >= st.c.GetThreshold() {
-		st.rollback("Rolling back %s failed checks threshold reached %d", st.c, st.s.FailedChecks)
+// newRevision reports whether the target changed since it was last applied.
+func (st *stepper) newRevision() bool {
+	if st.obs.Target.TemplateHash != st.s.LastAppliedSpec {
+		return true
 	}
-}
-
-func (st *stepper) record(r flaggerv1.CheckResult) {
-	st.s.LastAnalysis.Checks = append(st.s.LastAnalysis.Checks, r)
-}
-
-// failedHook reports whether a run stopped at a failed hook of type t.
-func failedHook(r *flaggerv1.AnalysisRecord, t flaggerv1.HookType) bool {
-	for _, c := range r.Checks {
-		if c.Kind == string(t) && !c.Passed {
+	var tracked map[string]string
+	if st.s.TrackedConfigs != nil {
+		tracked = *st.s.TrackedConfigs
+	}
+	if len(tracked) != len(st.obs.Target.Configs) {
+		return true
+	}
+	for k, v := range st.obs.Target.Configs {
+		if tracked[k] != v {
 			return true
 		}
 	}
 	return false
+}
+
+// untilTick returns how long until the next analysis run is due.
+func (st *stepper) untilTick() time.Duration {
+	if st.s.LastAnalysis == nil {
+		return 0
+	}
+	return st.s.LastAnalysis.Time.Add(st.c.GetInterval()).Sub(st.obs.Now)
+}
+
+// TrackedConfigs is the status.trackedConfigs value for config checksums:
+// a copy, or nil when there are none.
+func TrackedConfigs(m map[string]string) *map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	cp := make(map[string]string, len(m))
+	for k, v := range m {
+		cp[k] = v
+	}
+	return &cp
+}
+
+// decide records a step's decision as an event and in lastAnalysis.
+func (st *stepper) decide(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	st.events = append(st.events, Event{Message: msg})
+	if st.s.LastAnalysis != nil {
+		st.s.LastAnalysis.Decision = msg
+	}
+}
+
+func (st *stepper) info(format string, args ...any) {
+	st.events = append(st.events, Event{Message: fmt.Sprintf(format, args...)})
+}
+
+func (st *stepper) warn(format string, args ...any) {
+	st.events = append(st.events, Event{Warning: true, Message: fmt.Sprintf(format, args...)})
+}
+
+func (st *stepper) now() metav1.Time { return metav1.NewTime(st.obs.Now) }
+
+// Holder returns the canary that releases a workload among all those
+// whose spec.targetRef names it: the oldest by creationTimestamp, then by
+// name, so the choice never changes while both exist. Nil when none.
+func Holder(candidates []flaggerv1.Canary) *flaggerv1.Canary {
+	var h *flaggerv1.Canary
+	for i := range candidates {
+		c := &candidates[i]
+		if h == nil || c.CreationTimestamp.Before(&h.CreationTimestamp) ||
+			(c.CreationTimestamp.Equal(&h.CreationTimestamp) && c.Name < h.Name) {
+			h = c
+		}
+	}
+	return h
 }

@@ -19,6 +19,11 @@ type fakeChecks struct {
 	hooks   map[flaggerv1.HookType][]HookResult
 	metrics []MetricResult
 	calls   map[flaggerv1.HookType]int
+	// comparisons answer successive Compare calls, the last one again
+	// once the others are used up.
+	comparisons [][]ComparisonResult
+	// windows are the windows Compare was asked for.
+	windows []time.Duration
 }
 
 func (f *fakeChecks) Hooks(t flaggerv1.HookType) []HookResult {
@@ -30,6 +35,18 @@ func (f *fakeChecks) Hooks(t flaggerv1.HookType) []HookResult {
 }
 
 func (f *fakeChecks) Metrics() []MetricResult { return f.metrics }
+
+func (f *fakeChecks) Compare(window time.Duration) []ComparisonResult {
+	f.windows = append(f.windows, window)
+	if len(f.comparisons) == 0 {
+		return nil
+	}
+	next := f.comparisons[0]
+	if len(f.comparisons) > 1 {
+		f.comparisons = f.comparisons[1:]
+	}
+	return next
+}
 
 type canaryOpt func(*flaggerv1.Canary)
 
@@ -72,6 +89,15 @@ func ready() workload.Readiness { return workload.Readiness{Ready: true} }
 // healthy observes the same revision, both workloads ready, 10 s after t0.
 func healthy() Observation {
 	return Observation{Now: t0.Add(10 * time.Second), Target: Revision{TemplateHash: "rev1"}, CanaryReady: ready(), PrimaryReady: ready()}
+}
+
+// healthyExcept is healthy changed by change, when not nil.
+func healthyExcept(change func(*Observation)) Observation {
+	obs := healthy()
+	if change != nil {
+		change(&obs)
+	}
+	return obs
 }
 
 func closed(name string) []HookResult {
@@ -171,11 +197,27 @@ func TestStep(t *testing.T) {
 			wantPhase:  flaggerv1.CanaryPhaseFailed,
 			wantEvents: []string{"Rolling back podinfo.test progress deadline exceeded deployment podinfo exceeded its progress deadline", "Canary failed! Scaling down podinfo.test"},
 		},
-		"a canary not ready for longer than progressDeadlineSeconds rolls back": {
-			canary:     newCanary(atWeight(5), withSpec(func(s *flaggerv1.CanarySpec) { s.ProgressDeadlineSeconds = new(int32) })),
-			obs:        func(o *Observation) { o.CanaryReady = workload.Readiness{Message: "waiting"} },
-			wantPhase:  flaggerv1.CanaryPhaseFailed,
-			wantEvents: []string{"Rolling back podinfo.test progress deadline exceeded waiting", "Canary failed! Scaling down podinfo.test"},
+		"a release waiting 11 minutes for promotion is not rolled back when its canary is momentarily not ready": {
+			canary: newCanary(inPhase(flaggerv1.CanaryPhaseWaitingPromotion), atWeight(50), analysedAt(t0.Add(10*time.Minute)),
+				func(c *flaggerv1.Canary) { c.Status.LastTransitionTime = metav1.NewTime(t0) }),
+			obs: func(o *Observation) {
+				o.Now = t0.Add(11 * time.Minute)
+				o.CanaryReady = workload.Readiness{Message: "waiting for rollout of podinfo to finish: 1 of 2 updated replicas are available"}
+			},
+			wantPhase: flaggerv1.CanaryPhaseWaitingPromotion, wantWeight: 50, wantRequeue: 10 * time.Second,
+		},
+		"a blue/green release in its 12th iteration is not rolled back when its canary is momentarily not ready": {
+			canary: newCanary(withIterationsDone(11), analysedAt(t0.Add(11*time.Minute)),
+				withAnalysis(func(a *flaggerv1.CanaryAnalysis) { a.StepWeight, a.MaxWeight, a.Iterations = 0, 0, 20 })),
+			obs: func(o *Observation) {
+				o.Now = t0.Add(12 * time.Minute)
+				o.CanaryReady = workload.Readiness{Message: "waiting for rollout of podinfo to finish: 1 of 2 updated replicas are available"}
+			},
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantIterations: 11, wantRequeue: 10 * time.Second,
+		},
+		"a weight routed only now is judged one interval later": {
+			canary: newCanary(atWeight(10), analysedAt(t0)), obs: func(o *Observation) { o.RoutesRestored = true },
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 10, wantRequeue: 10 * time.Second,
 		},
 		"a failed metric halts and counts": {
 			canary: newCanary(atWeight(10), withFailedChecks(1), analysedAt(t0)), checks: fakeChecks{metrics: failingRate()},
@@ -292,12 +334,8 @@ func TestStep(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			obs := healthy()
-			if tc.obs != nil {
-				tc.obs(&obs)
-			}
 			before := tc.canary.DeepCopy()
-			d := Step(tc.canary, obs, &tc.checks)
+			d := Step(tc.canary, healthyExcept(tc.obs), &tc.checks)
 			if !reflect.DeepEqual(before, tc.canary) {
 				t.Fatal("Step modified the canary")
 			}

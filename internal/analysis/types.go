@@ -10,6 +10,7 @@ import (
 	"time"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/levers"
 	"github.com/serin-dev/serin/internal/workload"
 )
 
@@ -32,6 +33,11 @@ type Observation struct {
 	PrimaryPromoted bool
 	// CanaryScaledDown is true when the target has no replicas left.
 	CanaryScaledDown bool
+	// RoutesRestored is true when the routing objects did not carry the
+	// status's weights and were set again just before this step.
+	RoutesRestored bool
+	// Levers are the lever requests on the canary's annotations.
+	Levers map[levers.Lever]levers.Request
 }
 
 // HookResult is the outcome of one webhook call.
@@ -58,7 +64,11 @@ type MetricResult struct {
 // when the lifecycle needs a result, so gates are not called twice.
 type Checks interface {
 	Hooks(t flaggerv1.HookType) []HookResult
+	// Metrics runs the metrics held to a threshold.
 	Metrics() []MetricResult
+	// Compare measures the metrics with compare, for the canary and the
+	// primary, over the window that ends now.
+	Compare(window time.Duration) []ComparisonResult
 }
 
 // Event is a decision to tell the user about: a log line, a Kubernetes
@@ -66,6 +76,9 @@ type Checks interface {
 type Event struct {
 	Warning bool
 	Message string
+	// Kind is the event's reason when its message does not start with one
+	// of the lifecycle's words (see Reason).
+	Kind string
 }
 
 // Decision is the result of a step.
@@ -111,6 +124,7 @@ var eventReasons = []struct{ prefix, reason string }{
 	{"Starting canary analysis", "Started"},
 	{"Advance", "Advance"},
 	{"Halt", "Halt"},
+	{"Hold", "Hold"},
 	{"Rolling back", "RollingBack"},
 	{"Canary failed!", "Failed"},
 	{"Copying", "Promoting"},
@@ -122,6 +136,9 @@ var eventReasons = []struct{ prefix, reason string }{
 
 // Reason is the event's machine-readable reason.
 func (e Event) Reason() string {
+	if e.Kind != "" {
+		return e.Kind
+	}
 	for _, r := range eventReasons {
 		if strings.HasPrefix(e.Message, r.prefix) {
 			return r.reason

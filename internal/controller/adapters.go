@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/analysis"
 	"github.com/serin-dev/serin/internal/metrics"
+	"github.com/serin-dev/serin/internal/notify"
 	"github.com/serin-dev/serin/internal/webhook"
 )
 
@@ -26,9 +28,9 @@ func (w WebhookClient) Run(ctx context.Context, c *flaggerv1.Canary, t flaggerv1
 	return out
 }
 
-// Event sends an event to the event webhooks.
-func (w WebhookClient) Event(ctx context.Context, c *flaggerv1.Canary, eventType, message string) {
-	w.Client.Event(ctx, c, eventType, message)
+// EventSinks are the canary's event webhooks and the operator's.
+func (w WebhookClient) EventSinks(c *flaggerv1.Canary) []notify.Sink {
+	return w.Client.EventSinks(c)
 }
 
 // MetricsClient adapts metrics.Checker to what the analysis needs.
@@ -45,6 +47,16 @@ func (m MetricsClient) Check(ctx context.Context, c *flaggerv1.Canary, provider 
 		if r.Err == nil && !r.NoValues {
 			out[i].Value = strconv.FormatFloat(r.Value, 'f', 2, 64)
 		}
+	}
+	return out
+}
+
+// Compare measures the compared metrics for the judge.
+func (m MetricsClient) Compare(ctx context.Context, c *flaggerv1.Canary, provider string, window time.Duration) []analysis.ComparisonResult {
+	res := m.Checker.Compare(ctx, c, provider, window)
+	out := make([]analysis.ComparisonResult, len(res))
+	for i, r := range res {
+		out[i] = analysis.ComparisonResult{Name: r.Name, Kind: r.Kind, AllowedDegradation: r.AllowedDegradation, Window: r.Window, Message: r.Message}
 	}
 	return out
 }

@@ -2,20 +2,21 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"sort"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/analysis"
+	"github.com/serin-dev/serin/internal/levers"
+	"github.com/serin-dev/serin/internal/notify"
+	"github.com/serin-dev/serin/internal/router"
 	"github.com/serin-dev/serin/internal/workload"
 )
 
@@ -23,18 +24,26 @@ import (
 type Webhooks interface {
 	// Run calls the webhooks of type t in order.
 	Run(ctx context.Context, c *flaggerv1.Canary, t flaggerv1.HookType, checksum string) []analysis.HookResult
-	// Event sends a message to the event webhooks.
-	Event(ctx context.Context, c *flaggerv1.Canary, eventType, message string)
+	// EventSinks are where the canary's events are delivered: its event
+	// webhooks and the operator's.
+	EventSinks(c *flaggerv1.Canary) []notify.Sink
 }
 
 // MetricsChecker runs a canary's metric checks.
 type MetricsChecker interface {
 	Check(ctx context.Context, c *flaggerv1.Canary, provider string) []analysis.MetricResult
+	// Compare measures the metrics with compare for the canary and the
+	// primary over the window that ends now.
+	Compare(ctx context.Context, c *flaggerv1.Canary, provider string, window time.Duration) []analysis.ComparisonResult
 }
 
 // analyse runs one step of the release and then makes the cluster match
-// the new status. The status is written before anything else, so a
-// restart at any point resumes from it without repeating the step.
+// the new status, in this order: the status is written; the routes, the
+// promotion and the scaling follow it (on a rollback: all traffic to the
+// primary first); only then are the step's messages sent and any
+// post-rollout webhooks called. A restart at any point resumes from the
+// status without repeating the step, and nothing a receiver does can
+// delay the routes.
 func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func() error) (ctrl.Result, error) {
 	c := s.canary
 	configs, err := r.readConfigs(ctx, c, s.target)
@@ -45,27 +54,80 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	checks := &liveChecks{ctx: ctx, r: r, canary: c, provider: s.provider}
-	d := analysis.Step(c, obs, checks)
-	previous := c.Status.Phase
+	// Routes that lag the status (a restart between a step's status write
+	// and its routes, or a hand edit) are put right before the next step,
+	// which then waits a full interval: a weight is judged only after it
+	// carried traffic.
+	if obs.RoutesRestored, err = r.convergeRoutes(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	calls, cancel := context.WithTimeout(ctx, r.stepTimeout())
+	defer cancel()
+	// The queries run at the wall clock's time, not at obs.Now (which is
+	// truncated to the second): replay asks as of this time.
+	stepped := r.Clock.Now()
+	d := analysis.Step(c, obs, &liveChecks{ctx: calls, r: r, canary: c, provider: s.provider})
+	previous, before, after := c.Status.Phase, c.Status.LastAnalysis, d.Status.LastAnalysis.DeepCopy()
 	c.Status = d.Status
 	if err := persist(); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.Telemetry.Analysed(c, before, after, stepped)
+	convergeErr := r.converge(ctx, s, configs)
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
-	if err := r.converge(ctx, s, configs); err != nil {
+	if convergeErr != nil {
+		return ctrl.Result{}, convergeErr
+	}
+	if err := r.callPostRollout(calls, s, persist); err != nil {
 		return ctrl.Result{}, err
+	}
+	if c.Status.PendingPostRollout != "" {
+		// The step used the budget up: call them in a reconcile of their own.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
 }
 
-// observe reads what the analysis step needs to know.
+// callPostRollout calls the post-rollout webhooks a release still owes,
+// now that the routes and the scaling match its final status, and then
+// clears the debt. Their failures are reported, not retried. With no
+// budget left in ctx the debt stays for the next reconcile.
+func (r *CanaryReconciler) callPostRollout(ctx context.Context, s *scope, persist func() error) error {
+	c := s.canary
+	sum := c.Status.PendingPostRollout
+	if sum == "" || ctx.Err() != nil {
+		return nil
+	}
+	var failed []analysis.Event
+	for _, res := range r.Webhooks.Run(ctx, c, flaggerv1.PostRolloutHook, sum) {
+		if res.Err != nil {
+			failed = append(failed, analysis.Event{Warning: true, Message: fmt.Sprintf("Post-rollout hook %s failed %v", res.Name, res.Err)})
+		}
+	}
+	c.Status.PendingPostRollout = ""
+	if err := persist(); err != nil {
+		return err
+	}
+	r.announce(ctx, c, failed)
+	return nil
+}
+
+// observe reads what the analysis step needs to know, restoring a primary
+// deleted by hand first.
 func (r *CanaryReconciler) observe(ctx context.Context, s *scope, configs []trackedConfig) (analysis.Observation, error) {
 	c := s.canary
 	primary := &appsv1.Deployment{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: workload.PrimaryName(s.target.Name)}, primary); err != nil {
+	err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: workload.PrimaryName(s.target.Name)}, primary)
+	if apierrors.IsNotFound(err) {
+		primary, err = r.restorePrimary(ctx, s)
+	}
+	if err != nil {
 		return analysis.Observation{}, fmt.Errorf("get primary %s: %w", workload.PrimaryName(s.target.Name), err)
+	}
+	if primary.Spec.Replicas != nil && (c.Status.PrimaryReplicas == nil || *c.Status.PrimaryReplicas != *primary.Spec.Replicas) {
+		replicas := *primary.Spec.Replicas
+		c.Status.PrimaryReplicas = &replicas
 	}
 	a := c.GetAnalysis()
 	canaryPerc, primaryPerc := flaggerv1.DefaultReadyPerc, flaggerv1.DefaultReadyPerc
@@ -83,8 +145,9 @@ func (r *CanaryReconciler) observe(ctx context.Context, s *scope, configs []trac
 		Target:           analysis.Revision{TemplateHash: workload.TemplateHash(&s.target.Spec.Template), Configs: checksums(configs)},
 		CanaryReady:      workload.DeploymentReadiness(s.target, canaryPerc),
 		PrimaryReady:     workload.DeploymentReadiness(primary, primaryPerc),
-		PrimaryPromoted:  equality.Semantic.DeepEqual(want.Spec.Template, primary.Spec.Template),
+		PrimaryPromoted:  workload.SameTemplate(&want.Spec.Template, &primary.Spec.Template),
 		CanaryScaledDown: s.target.Spec.Replicas != nil && *s.target.Spec.Replicas == 0,
+		Levers:           levers.Requests(c),
 	}, nil
 }
 
@@ -104,37 +167,63 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 			return err
 		}
 	}
-	if err := r.convergeRoutes(ctx, s); err != nil {
+	if _, err := r.convergeRoutes(ctx, s); err != nil {
 		return err
 	}
 	if scale == analysis.ScaleToZero {
-		return r.scaleTo(ctx, s.target, 0)
+		return r.scaleDown(ctx, s)
 	}
 	return nil
 }
 
 // convergeRoutes writes the status's weights when the routing objects
-// carry others.
-func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) error {
+// carry others, and reports whether it did.
+func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) (bool, error) {
+	if _, ok := s.router.(router.Weightless); ok {
+		return false, nil
+	}
 	want := analysis.DesiredWeights(s.canary, s.canary.Status)
+	if !router.CanMirror(s.router) {
+		want.Mirrored = false
+	}
 	got, err := s.router.GetRoutes(ctx, s.canary)
 	if apierrors.IsNotFound(err) {
 		// Created moments ago (a new provider) and not in the cache yet.
-		return fmt.Errorf("%w: %w", errCacheLag, err)
+		return false, fmt.Errorf("%w: %w", errCacheLag, err)
 	}
 	if err != nil {
-		return fmt.Errorf("read routes: %w", err)
+		return false, fmt.Errorf("read routes: %w", err)
 	}
-	if got.Primary == want.Primary && got.Canary == want.Canary {
-		return nil
+	if got.Primary == want.Primary && got.Canary == want.Canary && got.Mirrored == want.Mirrored {
+		return false, nil
+	}
+	// Routes that differ from the status are put right only when the
+	// status is the canary's latest: a cached canary one step behind its
+	// routes would otherwise move the weight back (40 → 35 → 40).
+	if stale, err := r.staleCanary(ctx, s.canary); err != nil {
+		return false, fmt.Errorf("read canary: %w", err)
+	} else if stale {
+		return false, errCacheLag
 	}
 	if err := s.router.SetRoutes(ctx, s.canary, routerWeights(want)); err != nil {
-		return fmt.Errorf("set routes %d/%d: %w", want.Primary, want.Canary, err)
+		return false, fmt.Errorf("set routes %d/%d: %w", want.Primary, want.Canary, err)
 	}
-	return nil
+	return true, nil
 }
 
-// promotePrimary copies the analysed template and configs to the primary.
+// staleCanary reports whether the API server holds a newer canary than c.
+// It reads uncached, so it is only asked when routes need writing.
+func (r *CanaryReconciler) staleCanary(ctx context.Context, c *flaggerv1.Canary) (bool, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(flaggerv1.GroupVersion.WithKind("Canary"))
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(c), live); err != nil {
+		return false, err
+	}
+	return live.ResourceVersion != c.ResourceVersion, nil
+}
+
+// promotePrimary copies the analysed template, configs and the target's
+// metadata (by the copy rule) to the primary.
 func (r *CanaryReconciler) promotePrimary(ctx context.Context, s *scope, configs []trackedConfig) error {
 	if err := r.copyConfigs(ctx, s.canary, configs); err != nil {
 		return err
@@ -143,8 +232,12 @@ func (r *CanaryReconciler) promotePrimary(ctx context.Context, s *scope, configs
 		return err
 	}
 	want := s.primary.DeepCopy()
-	s.primarySpec(configs).ApplyTemplate(want)
-	if equality.Semantic.DeepEqual(want.Spec.Template, s.primary.Spec.Template) {
+	spec := s.primarySpec(configs)
+	spec.ApplyTemplate(want)
+	workload.KeepFlaggerID(&want.Spec.Template, &s.primary.Spec.Template)
+	spec.ApplyMetadata(want)
+	if equality.Semantic.DeepEqual(want.Spec.Template, s.primary.Spec.Template) &&
+		equality.Semantic.DeepEqual(want.ObjectMeta, s.primary.ObjectMeta) {
 		return nil
 	}
 	if err := r.Patch(ctx, want, client.MergeFrom(s.primary)); err != nil {
@@ -161,39 +254,8 @@ func scaleUpReplicas(primary *appsv1.Deployment) int32 {
 	return 1
 }
 
-// announce turns each decision into a log line, an event and an event
-// webhook call with the same words.
-func (r *CanaryReconciler) announce(ctx context.Context, c *flaggerv1.Canary, events []analysis.Event) {
-	log := ctrl.LoggerFrom(ctx)
-	for _, e := range events {
-		typ := corev1.EventTypeNormal
-		if e.Warning {
-			typ = corev1.EventTypeWarning
-		}
-		log.Info(e.Message, "canary", c.String(), "phase", c.Status.Phase, "weight", c.Status.CanaryWeight, "failedChecks", c.Status.FailedChecks)
-		r.Recorder.Eventf(c, typ, e.Reason(), "%s", e.Message)
-		r.Webhooks.Event(ctx, c, typ, e.Message)
-	}
-}
-
-// checksum identifies the analysed revision in webhook payloads.
-func checksum(s flaggerv1.CanaryStatus) string {
-	h := sha256.New()
-	h.Write([]byte(s.LastAppliedSpec))
-	if s.TrackedConfigs != nil {
-		keys := make([]string, 0, len(*s.TrackedConfigs))
-		for k := range *s.TrackedConfigs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(h, "|%s=%s", k, (*s.TrackedConfigs)[k])
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// liveChecks runs webhooks and metrics for the analysis step.
+// liveChecks runs webhooks and metrics for the analysis step, within the
+// step's budget (ctx).
 type liveChecks struct {
 	ctx      context.Context
 	r        *CanaryReconciler
@@ -202,11 +264,21 @@ type liveChecks struct {
 }
 
 func (l *liveChecks) Hooks(t flaggerv1.HookType) []analysis.HookResult {
-	return l.r.Webhooks.Run(l.ctx, l.canary, t, checksum(l.canary.Status))
+	res := l.r.Webhooks.Run(l.ctx, l.canary, t, analysis.Checksum(l.canary.Status))
+	for i := range res {
+		if res[i].Err != nil && l.ctx.Err() != nil {
+			res[i].Err = fmt.Errorf("no answer within the analysis step's budget of %s (--step-timeout)", l.r.stepTimeout())
+		}
+	}
+	return res
 }
 
 func (l *liveChecks) Metrics() []analysis.MetricResult {
 	res := l.r.Metrics.Check(l.ctx, l.canary, l.provider)
 	l.r.Telemetry.MetricResults(l.canary, res)
 	return res
+}
+
+func (l *liveChecks) Compare(window time.Duration) []analysis.ComparisonResult {
+	return l.r.Metrics.Compare(l.ctx, l.canary, l.provider, window)
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/gitops"
 	"github.com/serin-dev/serin/internal/workload"
 )
 
@@ -23,37 +24,42 @@ type trackedConfig struct {
 }
 
 // readConfigs reads the configs the target references, skipping optional
-// ones that do not exist and those with tracking disabled.
+// ones that do not exist and those with tracking disabled. With config
+// tracking off for the operator it reads none: the primary then uses the
+// target's ConfigMaps and Secrets themselves, as in Flagger.
 func (r *CanaryReconciler) readConfigs(ctx context.Context, c *flaggerv1.Canary, target *appsv1.Deployment) ([]trackedConfig, error) {
+	if r.DisableConfigTracking {
+		return nil, nil
+	}
 	var out []trackedConfig
 	for _, ref := range workload.ConfigRefs(&target.Spec.Template.Spec) {
-		var obj client.Object = &corev1.Secret{}
-		if ref.Kind == workload.ConfigMapKind {
-			obj = &corev1.ConfigMap{}
-		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name}, obj); err != nil {
+		obj, err := r.readConfig(ctx, ref, client.ObjectKey{Namespace: c.Namespace, Name: ref.Name})
+		if err != nil {
 			if apierrors.IsNotFound(err) && ref.Optional {
 				continue
 			}
 			if apierrors.IsNotFound(err) {
-				return nil, &problem{reason: "ConfigNotFound", message: fmt.Sprintf(
-					"%s %s referenced by deployment %s not found: create it or mark the reference optional", kindName(ref.Kind), ref.Name, target.Name)}
+				return nil, &problem{reason: "ConfigNotFound", gone: fmt.Sprintf("%s %s used by %s was deleted", kindName(ref.Kind), ref.Name, target.Name),
+					message: fmt.Sprintf("%s %s referenced by deployment %s not found: create it or mark the reference optional", kindName(ref.Kind), ref.Name, target.Name)}
 			}
 			return nil, fmt.Errorf("read %s %s: %w", ref.Kind, ref.Name, err)
 		}
 		if obj.GetAnnotations()[workload.TrackingAnnotation] == "disabled" {
 			continue
 		}
-		var sum string
-		switch o := obj.(type) {
-		case *corev1.ConfigMap:
-			sum = workload.Checksum(o.Data, o.BinaryData)
-		case *corev1.Secret:
-			sum = workload.Checksum(nil, o.Data)
-		}
-		out = append(out, trackedConfig{ref: ref, obj: obj, sum: sum})
+		out = append(out, trackedConfig{ref: ref, obj: obj, sum: configChecksum(obj)})
 	}
 	return out, nil
+}
+
+// readConfig reads a ConfigMap or Secret through the config reader: its
+// metadata from the watch, its data from the API server only when it
+// changed since the last read.
+func (r *CanaryReconciler) readConfig(ctx context.Context, ref workload.ConfigRef, key client.ObjectKey) (client.Object, error) {
+	if ref.Kind == workload.ConfigMapKind {
+		return r.Configs.ConfigMap(ctx, key)
+	}
+	return r.Configs.Secret(ctx, key)
 }
 
 // copyConfigs copies configs to their <name>-primary copies, owned by the
@@ -67,7 +73,8 @@ func (r *CanaryReconciler) copyConfigs(ctx context.Context, c *flaggerv1.Canary,
 		dst.SetName(workload.PrimaryName(tc.ref.Name))
 		dst.SetNamespace(c.Namespace)
 		_, err := controllerutil.CreateOrPatch(ctx, r.Client, dst, func() error {
-			dst.SetLabels(tc.obj.GetLabels())
+			dst.SetLabels(r.Copy.Labels(tc.obj))
+			gitops.Mark(dst)
 			switch d := dst.(type) {
 			case *corev1.ConfigMap:
 				src := tc.obj.(*corev1.ConfigMap)
@@ -99,5 +106,5 @@ func (s *scope) primarySpec(configs []trackedConfig) workload.PrimarySpec {
 	for _, tc := range configs {
 		tracked[tc.ref.Key()] = true
 	}
-	return workload.PrimarySpec{Target: s.target, LabelKey: s.labelKey, LabelValue: s.labelValue, TrackedConfig: tracked}
+	return workload.PrimarySpec{Target: s.target, LabelKey: s.labelKey, LabelValue: s.labelValue, TrackedConfig: tracked, Copy: s.copyRule}
 }

@@ -17,35 +17,42 @@ import (
 	"github.com/serin-dev/serin/internal/workload"
 )
 
-// finalizer holds a Canary with revertOnDeletion until its target runs
-// again and takes the traffic.
-const finalizer = "flagger.app/finalizer"
+const (
+	// finalizer holds every Canary until its target runs again and takes
+	// the traffic, so deleting a Canary never leaves a service without
+	// pods.
+	finalizer = "flagger.app/finalizer"
+	// flaggerFinalizer is Flagger's name for it, on Canaries Flagger
+	// managed: honoured the same way, and removed with Serin's.
+	flaggerFinalizer = "finalizer.flagger.app"
+)
 
-// syncFinalizer adds the finalizer when revertOnDeletion is set and
-// removes it when it is not.
+// syncFinalizer adds the finalizer to a canary that lacks it.
 func (r *CanaryReconciler) syncFinalizer(ctx context.Context, c *flaggerv1.Canary) error {
-	want := c.Spec.RevertOnDeletion
-	if controllerutil.ContainsFinalizer(c, finalizer) == want {
+	// Flagger's finalizer does the same job; a second one would keep a
+	// canary from being deleted if Flagger ran again.
+	if hasFinalizer(c) {
 		return nil
 	}
 	patch := client.MergeFrom(c.DeepCopy())
-	if want {
-		controllerutil.AddFinalizer(c, finalizer)
-	} else {
-		controllerutil.RemoveFinalizer(c, finalizer)
-	}
+	controllerutil.AddFinalizer(c, finalizer)
 	if err := r.Patch(ctx, c, patch); err != nil {
-		return fmt.Errorf("update finalizers of %s: %w", c, err)
+		return fmt.Errorf("add finalizer to %s: %w", c, err)
 	}
 	return nil
 }
 
-// finalize reverts a deleted canary: the target scales back up, the apex
-// service selects its pods and stops being owned by the Canary (so it
-// survives), and the routing sends all traffic to it. Everything else the
-// Canary owns is then garbage-collected.
-func (r *CanaryReconciler) finalize(ctx context.Context, c *flaggerv1.Canary) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(c, finalizer) {
+// finalize hands the traffic back to the target before the garbage
+// collector removes what the Canary generated: the target scales back up
+// to the primary's replicas, and once it is available the routes send all
+// traffic to it and the apex service selects its pods. With
+// revertOnDeletion the apex service is also released from the Canary, so
+// it survives; without, it goes with the rest. A target that never
+// becomes available keeps the Canary (and the primary, which serves
+// meanwhile) until it does; a target that is gone or being deleted, or a
+// primary that serves nothing, has nothing to protect.
+func (r *CanaryReconciler) finalize(ctx context.Context, c *flaggerv1.Canary, persist func() error) (ctrl.Result, error) {
+	if !hasFinalizer(c) {
 		return ctrl.Result{}, nil
 	}
 	if c.Status.Phase != flaggerv1.CanaryPhaseTerminating {
@@ -54,49 +61,84 @@ func (r *CanaryReconciler) finalize(ctx context.Context, c *flaggerv1.Canary) (c
 	}
 	s, err := r.newScope(ctx, c)
 	var p *problem
-	if errors.As(err, &p) && p.reason == "TargetNotFound" {
-		// Nothing left to revert to.
-		return ctrl.Result{}, r.dropFinalizer(ctx, c)
+	if errors.As(err, &p) && p.reason == "TargetNotFound" || err == nil && !s.target.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.dropFinalizers(ctx, c, persist)
+	}
+	if errors.As(err, &p) && p.stalled {
+		// Misconfigured from the start or since: nothing to hand back.
+		r.reportProblem(ctx, c, p)
+		return ctrl.Result{}, r.dropFinalizers(ctx, c, persist)
 	}
 	if err != nil {
-		return ctrl.Result{}, r.reportProblem(ctx, c, err)
+		return r.handleProblem(ctx, s, err, persist)
 	}
+	if holder, err := r.holder(ctx, c); err != nil || holder.UID != c.UID {
+		// A refused duplicate never touched the target.
+		return ctrl.Result{}, errors.Join(err, r.dropFinalizers(ctx, c, persist))
+	}
+	primary, primaryServes := r.servingPrimary(ctx, s)
 	if s.target.Spec.Replicas == nil || *s.target.Spec.Replicas == 0 {
-		if err := r.scaleTo(ctx, s.target, r.primaryReplicas(ctx, c, s)); err != nil {
+		if err := r.scaleTo(ctx, s.target, r.handBackReplicas(c, primary)); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	if rd := workload.DeploymentReadiness(s.target, 100); !rd.Ready {
-		r.setCondition(c, flaggerv1.ReadyCondition, metav1.ConditionFalse, "Terminating", "Waiting for the target to run before deletion: "+rd.Message)
+	if rd := workload.DeploymentReadiness(s.target, 100); !rd.Ready && primaryServes {
+		r.markReconciling(c, string(flaggerv1.CanaryPhaseTerminating), "Waiting for the target to be available before the canary is deleted: "+rd.Message)
 		return ctrl.Result{RequeueAfter: c.GetInterval()}, nil
 	}
 	if err := s.router.Finalize(ctx, c); err != nil && !isMissingKind(err) {
 		return ctrl.Result{}, fmt.Errorf("finalize routing: %w", err)
 	}
-	if err := r.Services.Revert(ctx, c, s.labelKey, s.labelValue); err != nil {
+	if err := r.Services.Revert(ctx, c, s.labelKey, s.labelValue, c.Spec.RevertOnDeletion); err != nil {
 		return ctrl.Result{}, err
 	}
 	c.Status.Phase = flaggerv1.CanaryPhaseTerminated
-	r.info(ctx, c, "Terminated", "Canary %s deleted: traffic and the apex service were handed back to %s", c, s.target.Name)
-	return ctrl.Result{}, r.dropFinalizer(ctx, c)
+	r.info(ctx, c, "Terminated", "Canary %s deleted: traffic was handed back to %s", c, s.target.Name)
+	return ctrl.Result{}, r.dropFinalizers(ctx, c, persist)
 }
 
-// primaryReplicas is the capacity the target gets back: the primary's.
-func (r *CanaryReconciler) primaryReplicas(ctx context.Context, c *flaggerv1.Canary, s *scope) int32 {
+// servingPrimary reads the primary and reports whether it has pods
+// available, i.e. whether there is traffic to protect.
+func (r *CanaryReconciler) servingPrimary(ctx context.Context, s *scope) (*appsv1.Deployment, bool) {
 	primary := &appsv1.Deployment{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: workload.PrimaryName(s.target.Name)}, primary); err != nil {
-		return 1
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.canary.Namespace, Name: workload.PrimaryName(s.target.Name)}, primary); err != nil {
+		return nil, false
 	}
-	return scaleUpReplicas(primary)
+	return primary, primary.Status.AvailableReplicas > 0
 }
 
-func (r *CanaryReconciler) dropFinalizer(ctx context.Context, c *flaggerv1.Canary) error {
+// handBackReplicas is the capacity the target gets back: the primary's,
+// or the primary's last seen when it is gone.
+func (r *CanaryReconciler) handBackReplicas(c *flaggerv1.Canary, primary *appsv1.Deployment) int32 {
+	if primary != nil {
+		return scaleUpReplicas(primary)
+	}
+	if n := c.Status.PrimaryReplicas; n != nil && *n > 0 {
+		return *n
+	}
+	return 1
+}
+
+// dropFinalizers writes the last status, then removes Serin's and
+// Flagger's finalizers; the garbage collector does the rest.
+func (r *CanaryReconciler) dropFinalizers(ctx context.Context, c *flaggerv1.Canary, persist func() error) error {
+	analysis.ClearReconciling(&c.Status)
+	if err := persist(); err != nil {
+		return err
+	}
 	patch := client.MergeFrom(c.DeepCopy())
 	controllerutil.RemoveFinalizer(c, finalizer)
-	if err := r.Patch(ctx, c, patch); err != nil {
-		return fmt.Errorf("remove finalizer of %s: %w", c, err)
+	controllerutil.RemoveFinalizer(c, flaggerFinalizer)
+	if err := r.Patch(ctx, c, patch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("remove finalizers of %s: %w", c, err)
 	}
 	return nil
+}
+
+// hasFinalizer reports whether Serin's or Flagger's finalizer holds the
+// canary.
+func hasFinalizer(c *flaggerv1.Canary) bool {
+	return controllerutil.ContainsFinalizer(c, finalizer) || controllerutil.ContainsFinalizer(c, flaggerFinalizer)
 }
 
 func isMissingKind(err error) bool {
@@ -105,5 +147,5 @@ func isMissingKind(err error) bool {
 }
 
 func routerWeights(w analysis.Weights) router.Weights {
-	return router.Weights{Primary: w.Primary, Canary: w.Canary}
+	return router.Weights{Primary: w.Primary, Canary: w.Canary, Mirrored: w.Mirrored}
 }

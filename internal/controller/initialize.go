@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,6 +15,7 @@ import (
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/analysis"
+	"github.com/serin-dev/serin/internal/gitops"
 	"github.com/serin-dev/serin/internal/workload"
 )
 
@@ -49,6 +51,7 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope, persist fun
 	}
 	if rd := workload.DeploymentReadiness(primary, readyPerc); !rd.Ready {
 		r.setPhase(c, flaggerv1.CanaryPhaseInitializing, metav1.ConditionUnknown, rd.Message)
+		r.markReconciling(c, string(flaggerv1.CanaryPhaseInitializing), rd.Message)
 		// The primary's status changes enqueue the canary; the interval is
 		// only a fallback.
 		return ctrl.Result{RequeueAfter: c.GetInterval()}, nil
@@ -60,7 +63,9 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope, persist fun
 	c.Status.LastAppliedSpec, c.Status.LastPromotedSpec = hash, hash
 	c.Status.TrackedConfigs = analysis.TrackedConfigs(checksums(configs))
 	c.Status.CanaryWeight, c.Status.FailedChecks, c.Status.Iterations = 0, 0, 0
+	c.Status.PrimaryReplicas = primary.Spec.Replicas
 	r.setPhase(c, flaggerv1.CanaryPhaseInitialized, metav1.ConditionTrue, "Deployment initialization completed.")
+	meta.RemoveStatusCondition(&c.Status.Conditions, flaggerv1.ReconcilingCondition)
 	r.setReady(c)
 	// Written before the event, so a reconcile on a stale cache cannot
 	// announce the initialization twice: its status write conflicts.
@@ -76,31 +81,6 @@ func kindName(k workload.ConfigKind) string {
 		return "ConfigMap"
 	}
 	return "Secret"
-}
-
-// ensurePrimary creates the primary Deployment if it does not exist. An
-// existing primary is left alone: only a promotion changes it.
-func (r *CanaryReconciler) ensurePrimary(ctx context.Context, c *flaggerv1.Canary, spec workload.PrimarySpec) (*appsv1.Deployment, error) {
-	primary := &appsv1.Deployment{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: spec.PrimaryName()}, primary)
-	if err == nil {
-		return primary, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("get primary %s: %w", spec.PrimaryName(), err)
-	}
-	primary = spec.NewPrimary()
-	if err := controllerutil.SetControllerReference(c, primary, r.Scheme); err != nil {
-		return nil, err
-	}
-	if err := r.Create(ctx, primary); apierrors.IsAlreadyExists(err) {
-		// Created by an earlier reconcile the cache has not seen yet.
-		return nil, fmt.Errorf("%w: %w", errCacheLag, err)
-	} else if err != nil {
-		return nil, fmt.Errorf("create primary %s: %w", primary.Name, err)
-	}
-	r.info(ctx, c, "Initializing", "Deployment %s.%s created", primary.Name, primary.Namespace)
-	return primary, nil
 }
 
 // reconcilePrimaryAutoscaler keeps <hpa>-primary a copy of the target's
@@ -120,7 +100,8 @@ func (r *CanaryReconciler) reconcilePrimaryAutoscaler(ctx context.Context, c *fl
 	}
 	dst := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: workload.PrimaryName(ref.Name), Namespace: c.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, r.Client, dst, func() error {
-		dst.Labels = src.Labels
+		dst.Labels = r.Copy.Labels(src)
+		dst.Annotations = gitops.WithMarkers(gitops.CopiedAnnotations(src))
 		spec := src.Spec.DeepCopy()
 		spec.ScaleTargetRef.Name = workload.PrimaryName(c.Spec.TargetRef.Name)
 		if p := ref.PrimaryScalerReplicas; p != nil {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/analysis"
 )
 
 // setPhase moves the canary to phase and sets the Promoted condition with
@@ -30,28 +30,41 @@ func (r *CanaryReconciler) setCondition(c *flaggerv1.Canary, typ string, status 
 	c.Status.ObservedGeneration = c.Generation
 }
 
-// setReady records a successful reconcile.
-func (r *CanaryReconciler) setReady(c *flaggerv1.Canary) {
-	r.setCondition(c, flaggerv1.ReadyCondition, metav1.ConditionTrue, "Reconciled", "The operator reconciles this canary.")
+// markReconciling says what an initialization or a deletion waits for.
+func (r *CanaryReconciler) markReconciling(c *flaggerv1.Canary, reason, message string) {
+	analysis.MarkReconciling(&c.Status, c.Generation, r.now(), reason, message)
 }
 
-// reportProblem turns an error into a Ready=False condition and a Warning
-// event, and returns it so the work queue retries with backoff.
-func (r *CanaryReconciler) reportProblem(ctx context.Context, c *flaggerv1.Canary, err error) error {
-	p := asProblem(err)
+// setReady records a successful reconcile: Ready, and no longer Stalled.
+func (r *CanaryReconciler) setReady(c *flaggerv1.Canary) {
+	r.setCondition(c, flaggerv1.ReadyCondition, metav1.ConditionTrue, "Reconciled", "The operator reconciles this canary.")
+	meta.RemoveStatusCondition(&c.Status.Conditions, flaggerv1.StalledCondition)
+}
+
+// reportProblem turns a problem into a Ready=False condition (and
+// Stalled=True when only a change can fix it) and a Warning event. The
+// raw error, if any, is logged by whoever returns it.
+func (r *CanaryReconciler) reportProblem(ctx context.Context, c *flaggerv1.Canary, p *problem) {
 	r.setCondition(c, flaggerv1.ReadyCondition, metav1.ConditionFalse, p.reason, p.message)
+	if p.stalled {
+		r.setCondition(c, flaggerv1.StalledCondition, metav1.ConditionTrue, p.reason, p.message)
+	} else {
+		meta.RemoveStatusCondition(&c.Status.Conditions, flaggerv1.StalledCondition)
+	}
 	if c.Status.Phase == "" {
 		r.setPhase(c, flaggerv1.CanaryPhaseInitializing, metav1.ConditionUnknown, p.message)
 	}
-	r.Recorder.Eventf(c, corev1.EventTypeWarning, p.reason, "%s", p.message)
+	r.Recorder.Eventf(c, "Warning", p.reason, "%s", p.message)
 	ctrl.LoggerFrom(ctx).Info(p.message, "canary", c.String(), "reason", p.reason, "stalled", p.stalled)
-	return err
 }
 
-// info records a decision a user should see: a log line and a Normal
-// event with the same words.
+// info records a decision a user should see: a log line, a Normal event
+// and a notification with the same words.
 func (r *CanaryReconciler) info(ctx context.Context, c *flaggerv1.Canary, reason, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	ctrl.LoggerFrom(ctx).Info(msg, "canary", c.String(), "reason", reason)
-	r.Recorder.Eventf(c, corev1.EventTypeNormal, reason, "%s", msg)
+	r.announce(ctx, c, []analysis.Event{{Kind: reason, Message: fmt.Sprintf(format, args...)}})
+}
+
+// warn is info for a Warning.
+func (r *CanaryReconciler) warn(ctx context.Context, c *flaggerv1.Canary, reason, format string, args ...any) {
+	r.announce(ctx, c, []analysis.Event{{Kind: reason, Warning: true, Message: fmt.Sprintf(format, args...)}})
 }

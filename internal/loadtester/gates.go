@@ -2,6 +2,7 @@ package loadtester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -16,8 +17,12 @@ const (
 	GateRollback GateKind = "rollback"
 )
 
+// ErrTooManyGates means that opening one more gate would exceed the store's limit.
+var ErrTooManyGates = errors.New("too many open gates")
+
 // GateStore persists which gates are open. Every gate starts closed, so a store only needs to
-// remember the open ones. Keys are a kind and a canary ("name.namespace").
+// remember the open ones. Keys are a kind and a canary ("name.namespace"). SetOpen refuses to
+// open a gate beyond the store's limit with ErrTooManyGates.
 type GateStore interface {
 	IsOpen(ctx context.Context, kind GateKind, canary string) (bool, error)
 	SetOpen(ctx context.Context, kind GateKind, canary string, open bool) error
@@ -48,7 +53,7 @@ func (s *Server) handleGateCheck(kind GateKind) http.HandlerFunc {
 			s.failGate(w, kind, p, fmt.Errorf("read %s state: %w", kind, err))
 			return
 		}
-		s.recordGate(kind, p, open)
+		s.metrics.gateChecks.WithLabelValues(string(kind), map[bool]string{true: "open", false: "closed"}[open]).Inc()
 		if open {
 			reply(w, http.StatusOK, fmt.Sprintf("%s open for %s", kind, p.Canary()))
 			return
@@ -66,11 +71,17 @@ func (s *Server) handleGateSet(kind GateKind, open bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if err := s.gates.SetOpen(r.Context(), kind, p.Canary(), open); err != nil {
+		err := s.gates.SetOpen(r.Context(), kind, p.Canary(), open)
+		switch {
+		case errors.Is(err, ErrTooManyGates):
+			s.refuse(w, r, refusal(http.StatusTooManyRequests, "too_many_gates",
+				"%v (--max-gates %d): close the gates of finished releases first", err, s.cfg.MaxGates))
+			return
+		case err != nil:
 			s.failGate(w, kind, p, fmt.Errorf("save %s state: %w", kind, err))
 			return
 		}
-		s.recordGate(kind, p, open)
+		s.metrics.gateChanges.WithLabelValues(string(kind), verb).Inc()
 		s.log.Info("Gate changed", "gate", string(kind), "canary", p.Canary(), "open", open)
 		reply(w, http.StatusAccepted, fmt.Sprintf("%s %s for %s", kind, verb, p.Canary()))
 	}
@@ -87,14 +98,6 @@ func (s *Server) gatePayload(w http.ResponseWriter, r *http.Request) (Payload, b
 		return Payload{}, false
 	}
 	return p, true
-}
-
-func (s *Server) recordGate(kind GateKind, p Payload, open bool) {
-	v := 0.0
-	if open {
-		v = 1
-	}
-	s.metrics.gateOpen.WithLabelValues(string(kind), p.Name, p.Namespace).Set(v)
 }
 
 // failGate answers 500: a check that cannot read the store must not look like an approval.

@@ -3,7 +3,9 @@ package loadtester
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
 // testServer is a load tester behind an httptest server.
@@ -50,7 +54,7 @@ func newTestServer(t *testing.T, options ...serverOption) *testServer {
 		o(&setup)
 	}
 	if setup.store == nil {
-		store, err := OpenFileStore(filepath.Join(t.TempDir(), "gates.json"))
+		store, err := OpenFileStore(filepath.Join(t.TempDir(), "gates.json"), 100)
 		if err != nil {
 			t.Fatalf("open file store: %v", err)
 		}
@@ -70,6 +74,59 @@ func newTestServer(t *testing.T, options ...serverOption) *testServer {
 		ts.http.Close()
 	})
 	return ts
+}
+
+// gateStores make each kind of gate store, empty, with a limit of maxOpen open gates.
+func gateStores(maxOpen int) map[string]func(t *testing.T) GateStore {
+	return map[string]func(t *testing.T) GateStore{
+		"file store": func(t *testing.T) GateStore {
+			s, err := OpenFileStore(filepath.Join(t.TempDir(), "gates.json"), maxOpen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		"configmap store": func(*testing.T) GateStore {
+			return NewConfigMapStore(fake.NewClientBuilder().Build(), "loadtester", "gates", maxOpen)
+		},
+	}
+}
+
+// serving runs Serve with cfg and a file store on a loopback port. stop cancels Serve's context
+// and returns what Serve returned.
+func serving(t *testing.T, cfg Config) (addr string, srv *Server, stop func() error) {
+	t.Helper()
+	store, err := OpenFileStore(filepath.Join(t.TempDir(), "gates.json"), cfg.MaxGates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = NewServer(cfg, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-served:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("Serve did not return within 10s of the shutdown signal")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return ln.Addr().String(), srv, stop
 }
 
 // post sends body to path and returns the status and the reply text.

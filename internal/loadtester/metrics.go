@@ -9,19 +9,24 @@ import (
 //
 //	serin_loadtester_commands_started_total{type}     commands started
 //	serin_loadtester_commands_failed_total{type}      commands that failed, timed out or could not start
-//	serin_loadtester_commands_skipped_total           cmd tasks not started because the same command
+//	serin_loadtester_commands_skipped_total           tasks not started because the same command
 //	                                                  was already running for the same canary
 //	serin_loadtester_requests_refused_total{reason}   requests refused before anything ran
 //	serin_loadtester_commands_running                 commands running now
-//	serin_loadtester_gate_open{gate,name,namespace}   1 if the gate ("gate" or "rollback") is open,
-//	                                                  0 if closed, as last set or checked
+//	serin_loadtester_gate_checks_total{gate,result}   gate checks, by gate ("gate" or "rollback")
+//	                                                  and result ("open" or "closed")
+//	serin_loadtester_gate_changes_total{gate,action}  gate changes, by action ("opened", "closed")
+//
+// No label carries a canary's name: callers choose names, and a label per name would let them
+// grow the series without bound.
 type Metrics struct {
-	started  *prometheus.CounterVec
-	failed   *prometheus.CounterVec
-	skipped  prometheus.Counter
-	refused  *prometheus.CounterVec
-	running  prometheus.Gauge
-	gateOpen *prometheus.GaugeVec
+	started     *prometheus.CounterVec
+	failed      *prometheus.CounterVec
+	skipped     prometheus.Counter
+	refused     *prometheus.CounterVec
+	running     prometheus.Gauge
+	gateChecks  *prometheus.CounterVec
+	gateChanges *prometheus.CounterVec
 }
 
 // newMetrics creates the metrics and registers them, with the Go and process collectors, on a
@@ -42,12 +47,15 @@ func newMetrics() (*Metrics, *prometheus.Registry) {
 			[]string{"reason"}),
 		running: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "commands_running", Help: "Commands running now."}),
-		gateOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "gate_open", Help: "1 if the gate is open, 0 if closed, as last set or checked."},
-			[]string{"gate", "name", "namespace"}),
+		gateChecks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "gate_checks_total", Help: "Gate checks, by gate and result (open or closed)."},
+			[]string{"gate", "result"}),
+		gateChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "gate_changes_total", Help: "Gates opened or closed, by gate and action."},
+			[]string{"gate", "action"}),
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m.started, m.failed, m.skipped, m.refused, m.running, m.gateOpen,
+	reg.MustRegister(m.started, m.failed, m.skipped, m.refused, m.running, m.gateChecks, m.gateChanges,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m, reg
 }

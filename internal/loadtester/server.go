@@ -24,6 +24,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxConcurrent limits commands running at once; beyond it requests get 429.
 	MaxConcurrent int
+	// MaxPerNamespace limits the commands running at once for the canaries of one namespace.
+	MaxPerNamespace int
+	// MaxGates limits the gates open at once; opening one more gets 429.
+	MaxGates int
+	// GateToken, when set, is the bearer token that requests changing a gate must carry.
+	GateToken TokenSource
+	// ReadTimeout bounds reading a request, IdleTimeout an idle keep-alive connection.
+	ReadTimeout, IdleTimeout time.Duration
 	// KillGrace is the time between SIGTERM and SIGKILL when a command is stopped.
 	KillGrace time.Duration
 	// ShutdownTimeout bounds graceful shutdown.
@@ -37,9 +45,14 @@ func DefaultConfig() Config {
 			AllowedPrograms: []string{"hey"},
 			DefaultTimeout:  time.Hour,
 			MaxTimeout:      time.Hour,
+			Hey:             DefaultHeyLimits(),
 		},
 		MaxBodyBytes:    64 << 10,
 		MaxConcurrent:   16,
+		MaxPerNamespace: 8,
+		MaxGates:        1000,
+		ReadTimeout:     30 * time.Second,
+		IdleTimeout:     2 * time.Minute,
 		KillGrace:       5 * time.Second,
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -58,6 +71,18 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrent <= 0 {
 		errs = append(errs, errors.New("--max-concurrent must be positive"))
+	}
+	if c.MaxPerNamespace <= 0 {
+		errs = append(errs, errors.New("--max-concurrent-per-namespace must be positive"))
+	}
+	if c.MaxGates <= 0 {
+		errs = append(errs, errors.New("--max-gates must be positive"))
+	}
+	if c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("--read-timeout and --idle-timeout must be positive"))
+	}
+	if err := c.Policy.Hey.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Policy.DefaultTimeout <= 0 || c.Policy.DefaultTimeout > c.Policy.MaxTimeout {
 		errs = append(errs, errors.New("--timeout must be positive and not above --max-timeout"))
@@ -107,7 +132,7 @@ func NewServer(cfg Config, gates GateStore, opts ...Option) (*Server, error) {
 	metrics, registry := newMetrics()
 	return &Server{
 		cfg:      cfg,
-		runner:   NewRunner(o.exec, cfg.MaxConcurrent, metrics, o.log),
+		runner:   NewRunner(o.exec, RunLimits{MaxConcurrent: cfg.MaxConcurrent, MaxPerNamespace: cfg.MaxPerNamespace}, metrics, o.log),
 		gates:    gates,
 		metrics:  metrics,
 		registry: registry,
@@ -123,11 +148,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/gate/approve", s.handleApprove)
 	mux.HandleFunc("/gate/halt", s.handleHalt)
 	mux.HandleFunc("POST /gate/check", s.handleGateCheck(GateApproval))
-	mux.HandleFunc("POST /gate/open", s.handleGateSet(GateApproval, true))
-	mux.HandleFunc("POST /gate/close", s.handleGateSet(GateApproval, false))
+	// Changing a gate needs the bearer token when one is configured; checking one does not,
+	// so Flagger-style webhooks (which send no credentials) keep working.
+	mux.HandleFunc("POST /gate/open", s.withGateToken(s.handleGateSet(GateApproval, true)))
+	mux.HandleFunc("POST /gate/close", s.withGateToken(s.handleGateSet(GateApproval, false)))
 	mux.HandleFunc("POST /rollback/check", s.handleGateCheck(GateRollback))
-	mux.HandleFunc("POST /rollback/open", s.handleGateSet(GateRollback, true))
-	mux.HandleFunc("POST /rollback/close", s.handleGateSet(GateRollback, false))
+	mux.HandleFunc("POST /rollback/open", s.withGateToken(s.handleGateSet(GateRollback, true)))
+	mux.HandleFunc("POST /rollback/close", s.withGateToken(s.handleGateSet(GateRollback, false)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { reply(w, http.StatusOK, "ok") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	return mux
@@ -158,8 +185,11 @@ func (s *Server) handleCommand(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	res, err := s.runner.Run(task)
+	res, err := s.runner.Run(r.Context(), task)
 	switch {
+	case r.Context().Err() != nil:
+		// Nobody is left to answer; the command was stopped if nobody else waits for it.
+		s.log.Info("Caller gave up waiting", "canary", task.Canary, "type", task.Type)
 	case err != nil:
 		s.refuse(w, r, runError(err))
 	case res.Err != nil:
@@ -230,9 +260,13 @@ func reply(w http.ResponseWriter, status int, msg string) {
 // Serve answers requests on ln until ctx is cancelled, then shuts down: running commands are
 // stopped first (so blocking requests return), then the HTTP server drains.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// No WriteTimeout: a blocking command answers when it ends, up to --max-timeout later.
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -1,9 +1,7 @@
 package loadtester
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -101,6 +99,8 @@ func TestConcurrencyLimitAnswers429(t *testing.T) {
 	if status != http.StatusTooManyRequests || !strings.Contains(body, "--max-concurrent") {
 		t.Fatalf("second command: status %d (%s), want 429 naming --max-concurrent", status, body)
 	}
+	// An accepted command starts in the background.
+	eventually(t, 5*time.Second, "the accepted command to start", func() bool { _, runs := fake.calls(); return runs >= 1 })
 	if _, runs := fake.calls(); runs != 1 {
 		t.Fatalf("executor ran %d commands, want 1", runs)
 	}
@@ -171,27 +171,13 @@ func TestTimeoutKillsTheWholeProcessGroup(t *testing.T) {
 
 // Cancelling Serve's context (what SIGTERM does in main) stops running commands and returns.
 func TestServeShutsDownAndStopsCommands(t *testing.T) {
-	store, err := OpenFileStore(filepath.Join(t.TempDir(), "gates.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := DefaultConfig()
 	cfg.KillGrace = 200 * time.Millisecond
 	cfg.Policy.AllowedPrograms = append(cfg.Policy.AllowedPrograms, "sleep")
-	srv, err := NewServer(cfg, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	addr, srv, stop := serving(t, cfg)
 
 	const marker = "61.2345" // an argument no other process on the machine uses
-	resp, err := http.Post("http://"+ln.Addr().String()+"/", "application/json",
+	resp, err := http.Post("http://"+addr+"/", "application/json",
 		strings.NewReader(payload(withMeta("cmd", "sleep "+marker))))
 	if err != nil {
 		t.Fatal(err)
@@ -203,14 +189,8 @@ func TestServeShutsDownAndStopsCommands(t *testing.T) {
 	eventually(t, 5*time.Second, "sleep to start", func() bool { return findProcess(marker) != 0 })
 	pid := findProcess(marker)
 
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("Serve returned %v, want nil after a graceful shutdown", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return within 10s of the shutdown signal")
+	if err := stop(); err != nil {
+		t.Fatalf("Serve returned %v, want nil after a graceful shutdown", err)
 	}
 	if srv.runner.Running() != 0 {
 		t.Fatalf("%d commands still running after shutdown", srv.runner.Running())

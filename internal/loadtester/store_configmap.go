@@ -2,6 +2,7 @@ package loadtester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -25,14 +26,16 @@ const gateOpenValue = "open"
 // replicas. It reads the ConfigMap on every check rather than caching it: checks come once
 // per analysis interval, and a stale "open" would promote a canary nobody approved.
 type ConfigMapStore struct {
-	client client.Client
-	key    types.NamespacedName
+	client  client.Client
+	key     types.NamespacedName
+	maxOpen int
 }
 
-// NewConfigMapStore stores gates in the ConfigMap namespace/name, created on first use.
-// The client needs get, create and update on that ConfigMap.
-func NewConfigMapStore(c client.Client, namespace, name string) *ConfigMapStore {
-	return &ConfigMapStore{client: c, key: types.NamespacedName{Namespace: namespace, Name: name}}
+// NewConfigMapStore stores gates in the ConfigMap namespace/name, created on first use, with at
+// most maxOpen gates open at once (a ConfigMap holds at most 1 MiB). The client needs get, create
+// and update on that ConfigMap.
+func NewConfigMapStore(c client.Client, namespace, name string, maxOpen int) *ConfigMapStore {
+	return &ConfigMapStore{client: c, key: types.NamespacedName{Namespace: namespace, Name: name}, maxOpen: maxOpen}
 }
 
 // InClusterNamespace returns the namespace the service runs in — from POD_NAMESPACE (set with
@@ -70,6 +73,9 @@ func (s *ConfigMapStore) SetOpen(ctx context.Context, kind GateKind, canary stri
 	err := retry.OnError(retry.DefaultRetry, retriable, func() error {
 		return s.setOnce(ctx, gateDataKey(kind, canary), open)
 	})
+	if errors.Is(err, ErrTooManyGates) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("set %s in configmap %s: %w", gateDataKey(kind, canary), s.key, err)
 	}
@@ -95,6 +101,9 @@ func (s *ConfigMapStore) setOnce(ctx context.Context, dataKey string, open bool)
 	}
 	if (cm.Data[dataKey] == gateOpenValue) == open {
 		return nil
+	}
+	if open && len(cm.Data) >= s.maxOpen {
+		return fmt.Errorf("%w: %d are open", ErrTooManyGates, len(cm.Data))
 	}
 	if open {
 		if cm.Data == nil {

@@ -19,14 +19,16 @@ type gateState map[GateKind]map[string]bool
 // FileStore keeps gate state in a local JSON file, for running outside a cluster. The file is
 // read once when the store opens; afterwards this process is its only writer.
 type FileStore struct {
-	path  string
-	mu    sync.Mutex
-	state gateState
+	path    string
+	maxOpen int
+	mu      sync.Mutex
+	state   gateState
 }
 
-// OpenFileStore loads the gate state from path, starting empty if the file does not exist.
-func OpenFileStore(path string) (*FileStore, error) {
-	s := &FileStore{path: path, state: gateState{}}
+// OpenFileStore loads the gate state from path, starting empty if the file does not exist. At
+// most maxOpen gates may be open at once.
+func OpenFileStore(path string, maxOpen int) (*FileStore, error) {
+	s := &FileStore{path: path, maxOpen: maxOpen, state: gateState{}}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -55,6 +57,9 @@ func (s *FileStore) IsOpen(_ context.Context, kind GateKind, canary string) (boo
 func (s *FileStore) SetOpen(_ context.Context, kind GateKind, canary string, open bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if open && !s.state[kind][canary] && s.openCount() >= s.maxOpen {
+		return fmt.Errorf("%w: %d are open", ErrTooManyGates, s.openCount())
+	}
 	next := gateState{}
 	for k, v := range s.state {
 		next[k] = maps.Clone(v)
@@ -76,6 +81,14 @@ func (s *FileStore) SetOpen(_ context.Context, kind GateKind, canary string, ope
 	}
 	s.state = next
 	return nil
+}
+
+func (s *FileStore) openCount() int {
+	n := 0
+	for _, gates := range s.state {
+		n += len(gates)
+	}
+	return n
 }
 
 // writeFileAtomic writes a temporary file next to path, syncs it and renames it over path, so

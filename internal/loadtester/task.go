@@ -35,8 +35,10 @@ func (p Payload) Canary() string { return p.Name + "." + p.Namespace }
 
 // Task is a validated command ready for the Runner.
 type Task struct {
-	// Canary is "name.namespace"; with Argv it is the de-duplication key of async tasks.
+	// Canary is "name.namespace"; with Type and Argv it is the de-duplication key.
 	Canary string
+	// Namespace is the canary's namespace, whose share of the concurrency limit the task uses.
+	Namespace string
 	// Type is the metadata.type the task came from, used as a metric label.
 	Type string
 	// Argv is the program and its arguments, executed without a shell.
@@ -78,6 +80,11 @@ type Policy struct {
 	Namespaces *regexp.Regexp
 	// DefaultTimeout applies when metadata.timeout is unset; MaxTimeout caps it.
 	DefaultTimeout, MaxTimeout time.Duration
+	// LogOutput logs the output of every command, as metadata logCmdOutput
+	// "true" does for one.
+	LogOutput bool
+	// Hey bounds the options of hey commands.
+	Hey HeyLimits
 }
 
 // CheckCanary validates the payload's name and namespace and applies the namespace filter.
@@ -128,11 +135,12 @@ func (pol Policy) Task(p Payload) (Task, *RequestError) {
 	}
 	return Task{
 		Canary:       p.Canary(),
+		Namespace:    p.Namespace,
 		Type:         typ,
 		Argv:         argv,
 		Timeout:      timeout,
 		Async:        async,
-		LogOutput:    strings.EqualFold(p.Metadata["logCmdOutput"], "true"),
+		LogOutput:    pol.LogOutput || strings.EqualFold(p.Metadata["logCmdOutput"], "true"),
 		ReturnOutput: strings.EqualFold(p.Metadata["returnCmdOutput"], "true"),
 	}, nil
 }
@@ -142,6 +150,9 @@ func (pol Policy) argv(typ, line string) ([]string, bool, *RequestError) {
 	switch typ {
 	case TypeCmd:
 		argv, err := ParseCommand(line, pol.AllowedPrograms)
+		if err == nil && argv[0] == "hey" {
+			err = pol.Hey.CheckHey(argv[1:])
+		}
 		if err != nil {
 			return nil, false, refusal(http.StatusBadRequest, "command_refused", "%v", err)
 		}

@@ -44,13 +44,13 @@ var taskCases = map[string]struct {
 		meta: map[string]string{"type": "kubectl", "cmd": "get pods | sh"}, wantStatus: http.StatusBadRequest,
 	},
 	"a zero timeout is refused": {
-		meta: map[string]string{"cmd": "hey u", "timeout": "0s"}, wantStatus: http.StatusBadRequest,
+		meta: map[string]string{"cmd": "hey http://u/", "timeout": "0s"}, wantStatus: http.StatusBadRequest,
 	},
 	"a negative timeout is refused": {
-		meta: map[string]string{"cmd": "hey u", "timeout": "-5"}, wantStatus: http.StatusBadRequest,
+		meta: map[string]string{"cmd": "hey http://u/", "timeout": "-5"}, wantStatus: http.StatusBadRequest,
 	},
 	"a timeout that is not a duration is refused": {
-		meta: map[string]string{"cmd": "hey u", "timeout": "soon"}, wantStatus: http.StatusBadRequest,
+		meta: map[string]string{"cmd": "hey http://u/", "timeout": "soon"}, wantStatus: http.StatusBadRequest,
 	},
 }
 
@@ -58,7 +58,7 @@ func TestPolicyTask(t *testing.T) {
 	pol := Policy{
 		AllowedPrograms: []string{"hey"},
 		EnableBash:      true, EnableKubectl: true, EnableHelm: true,
-		DefaultTimeout: time.Minute, MaxTimeout: time.Hour,
+		DefaultTimeout: time.Minute, MaxTimeout: time.Hour, Hey: DefaultHeyLimits(),
 	}
 	for name, tc := range taskCases {
 		t.Run(name, func(t *testing.T) {
@@ -84,16 +84,24 @@ func TestPolicyTask(t *testing.T) {
 }
 
 func TestOutputFlagsAreRead(t *testing.T) {
-	pol := Policy{AllowedPrograms: []string{"hey"}, DefaultTimeout: time.Minute, MaxTimeout: time.Hour}
+	pol := Policy{AllowedPrograms: []string{"hey"}, DefaultTimeout: time.Minute, MaxTimeout: time.Hour, Hey: DefaultHeyLimits()}
 	task, rerr := pol.Task(Payload{Name: "podinfo", Namespace: "test", Metadata: map[string]string{
-		"cmd": "hey u", "logCmdOutput": "true", "returnCmdOutput": "TRUE"}})
+		"cmd": "hey http://u/", "logCmdOutput": "true", "returnCmdOutput": "TRUE"}})
 	if rerr != nil || !task.LogOutput || !task.ReturnOutput {
 		t.Fatalf("Task = %+v, %v; want both output flags set", task, rerr)
 	}
 	task, _ = pol.Task(Payload{Name: "podinfo", Namespace: "test", Metadata: map[string]string{
-		"cmd": "hey u", "logCmdOutput": "yes"}})
+		"cmd": "hey http://u/", "logCmdOutput": "yes"}})
 	if task.LogOutput || task.ReturnOutput {
 		t.Fatalf("Task = %+v; only \"true\" enables an output flag", task)
+	}
+}
+
+func TestLogCmdOutputFlagLogsEveryCommand(t *testing.T) {
+	pol := Policy{AllowedPrograms: []string{"hey"}, DefaultTimeout: time.Minute, MaxTimeout: time.Hour, LogOutput: true, Hey: DefaultHeyLimits()}
+	task, rerr := pol.Task(Payload{Name: "podinfo", Namespace: "test", Metadata: map[string]string{"cmd": "hey http://u/"}})
+	if rerr != nil || !task.LogOutput {
+		t.Fatalf("Task = %+v, %v; want LogOutput from the policy", task, rerr)
 	}
 }
 

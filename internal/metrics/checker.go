@@ -8,11 +8,13 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/egress"
 )
 
 // prometheusProvider is the only metrics provider type so far.
@@ -40,15 +42,27 @@ type Result struct {
 	Err error
 }
 
+// SecretReader reads the Secret a MetricTemplate names.
+type SecretReader interface {
+	Secret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error)
+}
+
 // Checker runs a canary's metric checks.
 type Checker struct {
-	// Reader reads MetricTemplates and the Secrets they reference, through
-	// the manager's cache.
+	// Reader reads MetricTemplates, through the manager's cache.
 	Reader client.Reader
+	// Secrets reads the Secrets MetricTemplates name.
+	Secrets SecretReader
 	// DefaultServer is the Prometheus address used when neither the
 	// template nor the canary's spec.metricsServer names one (the
 	// operator's --metrics-server flag).
 	DefaultServer string
+	// NoCrossNamespaceRefs refuses templates in another namespace than the
+	// canary's (the operator's --no-cross-namespace-refs flag).
+	NoCrossNamespaceRefs bool
+	// Egress is the networks queries may reach; egress.DefaultDenied is
+	// refused when nil.
+	Egress *egress.Policy
 	// Now is the evaluation time of the queries; time.Now when nil.
 	Now func() time.Time
 
@@ -66,6 +80,9 @@ func (c *Checker) Check(ctx context.Context, canary *flaggerv1.Canary, provider 
 	}
 	results := make([]Result, 0, len(analysis.Metrics))
 	for _, m := range analysis.Metrics {
+		if m.Compare != nil {
+			continue // judged against the primary: see Compare
+		}
 		results = append(results, c.check(ctx, canary, provider, m))
 	}
 	return results
@@ -94,18 +111,22 @@ func (c *Checker) check(ctx context.Context, canary *flaggerv1.Canary, provider 
 	}
 	r.Query = p.query
 	value, err := query(ctx, p.server, p.query, c.now())
+	log := ctrl.LoggerFrom(ctx)
 	switch {
 	case errors.Is(err, errNoValues):
 		r.NoValues = true
 		r.Message = noValuesMessage(canary.String(), p.source, m.Name)
 	case err != nil:
-		r.Err = fmt.Errorf("query metric %s of canary %s on %s: %w", m.Name, canary, p.server.address, err)
-		r.Message = fmt.Sprintf("Halt %s advancement %s query failed: %v", canary, m.Name, err)
+		r.Err = fmt.Errorf("query metric %s of canary %s on %s: %w", m.Name, canary, redacted(p.server.address), err)
+		// The reply came from an address a tenant wrote: the status gets
+		// a short description, the log the details.
+		r.Message = fmt.Sprintf("Halt %s advancement %s query failed: %s", canary, m.Name, queryProblem(err))
+		log.Info("Metric query failed", "canary", canary.String(), "metric", m.Name, "error", egress.Sanitize(r.Err.Error(), logErrorLength))
 	default:
 		r.Value = value
 		r.evaluate(canary.String(), p.builtin)
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Metric checked", "metric", m.Name, "query", r.Query,
+	log.V(1).Info("Metric checked", "metric", m.Name, "query", r.Query,
 		"value", r.Value, "passed", r.Passed, "noValues", r.NoValues)
 	return r
 }
@@ -133,58 +154,87 @@ func (c *Checker) plan(ctx context.Context, canary *flaggerv1.Canary, provider s
 		return plan{}, err
 	}
 	p.query = q
-	p.server, err = c.server(ctx, "", canary, nil, false)
+	p.server, err = c.server(canary, "", false)
 	return p, err
 }
 
 // templatePlan renders the query of a MetricTemplate.
 func (c *Checker) templatePlan(ctx context.Context, canary *flaggerv1.Canary,
 	ref *flaggerv1.CrossNamespaceObjectReference, vars queryVars) (plan, error) {
-	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-	if key.Namespace == "" {
-		key.Namespace = canary.Namespace
+	tmpl, err := c.template(ctx, canary, ref)
+	if err != nil {
+		return plan{}, err
 	}
-	var tmpl flaggerv1.MetricTemplate
-	if err := c.Reader.Get(ctx, key, &tmpl); err != nil {
-		return plan{}, fmt.Errorf("get metric template %s: %w", key, err)
-	}
-	prov := tmpl.Spec.Provider
-	if prov.Type != "" && prov.Type != prometheusProvider {
-		return plan{}, fmt.Errorf("metric template %s: provider type %q is not supported, only %s", key, prov.Type, prometheusProvider)
+	key := client.ObjectKeyFromObject(tmpl)
+	if tmpl.Spec.Query == "" {
+		return plan{}, fmt.Errorf("metric template %s has no query: it holds only compare queries, for metrics with compare", key)
 	}
 	q, err := renderQuery(key.String(), tmpl.Spec.Query, vars)
 	if err != nil {
 		return plan{}, fmt.Errorf("metric template %s: %w", key, err)
 	}
-	var secret *types.NamespacedName
-	if prov.SecretRef != nil {
-		secret = &types.NamespacedName{Namespace: tmpl.Namespace, Name: prov.SecretRef.Name}
-	}
-	s, err := c.server(ctx, prov.Address, canary, secret, prov.InsecureSkipVerify)
-	if err != nil {
-		return plan{}, fmt.Errorf("metric template %s: %w", key, err)
-	}
-	return plan{query: q, server: s, source: prometheusProvider}, nil
+	s, err := c.templateServer(ctx, canary, tmpl)
+	return plan{query: q, server: s, source: prometheusProvider}, err
 }
 
-// server resolves the Prometheus address, the first set of: the template's,
-// the canary's spec.metricsServer, the operator's default.
-func (c *Checker) server(ctx context.Context, address string, canary *flaggerv1.Canary,
-	secret *types.NamespacedName, insecure bool) (server, error) {
-	for _, a := range []string{address, canary.Spec.MetricsServer, c.DefaultServer} {
+// template reads the MetricTemplate a metric names.
+func (c *Checker) template(ctx context.Context, canary *flaggerv1.Canary, ref *flaggerv1.CrossNamespaceObjectReference) (*flaggerv1.MetricTemplate, error) {
+	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+	if key.Namespace == "" {
+		key.Namespace = canary.Namespace
+	}
+	if c.NoCrossNamespaceRefs && key.Namespace != canary.Namespace {
+		return nil, fmt.Errorf("metric template %s is in another namespace, which the operator refuses (--no-cross-namespace-refs)", key)
+	}
+	var tmpl flaggerv1.MetricTemplate
+	if err := c.Reader.Get(ctx, key, &tmpl); err != nil {
+		return nil, fmt.Errorf("get metric template %s: %w", key, err)
+	}
+	if t := tmpl.Spec.Provider.Type; t != "" && t != prometheusProvider {
+		return nil, fmt.Errorf("metric template %s: provider type %q is not supported, only %s", key, t, prometheusProvider)
+	}
+	return &tmpl, nil
+}
+
+// templateServer is where a MetricTemplate's queries run, with its
+// credentials.
+func (c *Checker) templateServer(ctx context.Context, canary *flaggerv1.Canary, tmpl *flaggerv1.MetricTemplate) (server, error) {
+	key := client.ObjectKeyFromObject(tmpl)
+	prov := tmpl.Spec.Provider
+	if prov.SecretRef == nil {
+		return c.server(canary, prov.Address, prov.InsecureSkipVerify)
+	}
+	// Credentials go only to the address written next to them, never to
+	// the canary's metrics server or the operator's default: the canary
+	// may belong to another tenant than the template and its Secret.
+	if prov.Address == "" {
+		return server{}, fmt.Errorf("metric template %s: provider.secretRef needs provider.address: credentials are only sent to the address written next to them", key)
+	}
+	secret := types.NamespacedName{Namespace: tmpl.Namespace, Name: prov.SecretRef.Name}
+	rt, err := c.authTransport(ctx, prov.Address, secret, prov.InsecureSkipVerify)
+	if err != nil {
+		return server{}, fmt.Errorf("metric template %s: %w", key, err)
+	}
+	return server{address: prov.Address, transport: rt}, nil
+}
+
+// server returns where a query without credentials runs: the template's
+// address (with its TLS setting), else the canary's spec.metricsServer,
+// else the operator's default.
+func (c *Checker) server(canary *flaggerv1.Canary, templateAddress string, insecure bool) (server, error) {
+	secure, skipVerify := c.transports()
+	if templateAddress != "" {
+		if insecure {
+			return server{address: templateAddress, transport: skipVerify}, nil
+		}
+		return server{address: templateAddress, transport: secure}, nil
+	}
+	for _, a := range []string{canary.Spec.MetricsServer, c.DefaultServer} {
 		if a != "" {
-			address = a
-			break
+			return server{address: a, transport: secure}, nil
 		}
 	}
-	if address == "" {
-		return server{}, errors.New("no metrics server: set spec.metricsServer or the operator's --metrics-server flag")
-	}
-	rt, err := c.roundTripper(ctx, secret, insecure)
-	if err != nil {
-		return server{}, err
-	}
-	return server{address: address, transport: rt}, nil
+	return server{}, errors.New("no metrics server: set spec.metricsServer or the operator's --metrics-server flag")
 }
 
 func (c *Checker) now() time.Time {

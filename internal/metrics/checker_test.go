@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/configdata"
 )
 
 // Replies of the fake Prometheus /api/v1/query.
@@ -74,7 +75,7 @@ func (p *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // newReader returns a fake cache holding objs.
-func newReader(t *testing.T, objs ...client.Object) client.Reader {
+func newReader(t *testing.T, objs ...client.Object) client.Client {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -141,7 +142,7 @@ func TestCheck(t *testing.T) {
 		"a template renders functions and variables": {
 			provider: "kubernetes", metric: flaggerv1.CanaryMetric{Name: "errors", Interval: "2m",
 				TemplateRef:       &flaggerv1.CrossNamespaceObjectReference{Name: "error-rate"},
-				TemplateVariables: map[string]string{"host": "app.example.com"},
+				TemplateVariables: map[string]flaggerv1.TemplateVariable{"host": "app.example.com"},
 				ThresholdRange:    &flaggerv1.CanaryThresholdRange{Max: ptr(5)}},
 			reply: fmt.Sprintf(replyVector, "7.5"),
 			want: Result{Name: "errors", Value: 7.5, Max: ptr(5),
@@ -335,7 +336,8 @@ func TestCheckAuthenticatesWithTheTemplateSecret(t *testing.T) {
 				objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prom-auth", Namespace: "test"},
 					Data: toBytes(tc.data)})
 			}
-			checker := &Checker{Reader: newReader(t, objs...)}
+			cache := newReader(t, objs...)
+			checker := &Checker{Reader: cache, Secrets: &configdata.Reader{Metadata: cache, API: cache}}
 			canary := newCanary("podinfo", withMetrics(flaggerv1.CanaryMetric{
 				Name: "errors", TemplateRef: &flaggerv1.CrossNamespaceObjectReference{Name: "errors"}}))
 

@@ -7,4 +7,9 @@
 // query, and its first sample is compared with the metric's thresholds.
 // Checker.Check returns one Result per metric, with the "Halt …" message
 // users see when a check fails.
+//
+// Metrics with compare (spec.analysis.judge) are not held to a threshold:
+// Checker.Compare measures them for the canary's workload and the
+// primary's over the window since the judge's previous look — request and
+// error counts, or a latency histogram by le — for the judge to compare.
 package metrics

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"text/template"
 	"text/template/parse"
+	"unicode/utf8"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/egress"
 )
 
 // queryVars are the values a query template can use.
@@ -20,6 +21,12 @@ type queryVars struct {
 	Ingress   string            // spec.ingressRef.name, if any
 	Interval  string            // the metric's query range, e.g. 1m
 	Variables map[string]string // the metric's templateVariables
+	// Workload is the workload a query measures: the target (the
+	// canary's), or <target>-primary for a comparison's primary side.
+	Workload string
+	// Window is a comparison's range, the time since the judge's previous
+	// look; the metric's interval for a threshold query.
+	Window string
 }
 
 // varsFor collects the template values of one metric of a canary.
@@ -30,13 +37,15 @@ func varsFor(canary *flaggerv1.Canary, m flaggerv1.CanaryMetric) queryVars {
 		Target:    canary.Spec.TargetRef.Name,
 		Service:   canary.GetServiceName(),
 		Interval:  m.GetMetricInterval(),
-		Variables: m.TemplateVariables,
+		Variables: make(map[string]string, len(m.TemplateVariables)),
+		Workload:  canary.Spec.TargetRef.Name,
+		Window:    m.GetMetricInterval(),
+	}
+	for k, val := range m.TemplateVariables {
+		v.Variables[k] = string(val)
 	}
 	if canary.Spec.IngressRef != nil {
 		v.Ingress = canary.Spec.IngressRef.Name
-	}
-	if v.Variables == nil {
-		v.Variables = map[string]string{}
 	}
 	return v
 }
@@ -51,6 +60,8 @@ func (v queryVars) funcs() template.FuncMap {
 		"ingress":   func() string { return v.Ingress },
 		"interval":  func() string { return v.Interval },
 		"variables": func() map[string]string { return v.Variables },
+		"workload":  func() string { return v.Workload },
+		"window":    func() string { return v.Window },
 	}
 }
 
@@ -65,6 +76,8 @@ func (v queryVars) data() map[string]any {
 		"ingress":   v.Ingress,
 		"interval":  v.Interval,
 		"variables": v.Variables,
+		"workload":  v.Workload,
+		"window":    v.Window,
 	}
 }
 
@@ -84,27 +97,48 @@ func rewriteVariables(text string) string {
 	})
 }
 
-// maxQueryLength bounds a rendered query, and every string a template
-// builds on the way.
-const maxQueryLength = 64 << 10
+// validVariable is what a templateVariables value may be (see
+// flaggerv1.TemplateVariablePattern).
+var validVariable = regexp.MustCompile(flaggerv1.TemplateVariablePattern)
 
-// errTooLong says that a template produced more than maxQueryLength bytes.
-var errTooLong = fmt.Errorf("query is longer than %d bytes", maxQueryLength)
+// checkVariables refuses variable values that could end a quoted PromQL
+// string. The CRD refuses them too; objects stored before it did, and the
+// query's author may not be the canary's, so the renderer checks again.
+func checkVariables(vars map[string]string) error {
+	for k, v := range vars {
+		if !utf8.ValidString(v) || !validVariable.MatchString(v) {
+			return fmt.Errorf("templateVariables.%s is placed inside a quoted PromQL string: it must not contain quotes "+
+				"(other than the escape \\\"), backquotes or control characters, and a backslash must start one of the escapes "+
+				"\\\\ \\\" \\n \\t (or \\a \\b \\f \\r \\v)", k)
+		}
+	}
+	return nil
+}
 
 // renderQuery renders the query template text; name is the template's
 // name in parse and execution errors.
 //
-// Templates come from users, so the renderer keeps them cheap: no template
-// or block calls, range only over variables and not nested, printf widths
-// below 1000, and strings of at most maxQueryLength bytes.
+// Templates and variables come from users, so the renderer keeps a render
+// cheap and its output a query of the template's making: templates of at
+// most maxTemplateLength bytes, no template or block calls, range only over
+// variables and not nested, printf widths below 1000, a budget of text and
+// time for the whole render (renderBudget), and variable values that
+// cannot end a quoted string.
 func renderQuery(name, text string, v queryVars) (string, error) {
+	if len(text) > maxTemplateLength {
+		return "", fmt.Errorf("parse query: the template is longer than %d bytes", maxTemplateLength)
+	}
+	if err := checkVariables(v.Variables); err != nil {
+		return "", err
+	}
+	budget := newRenderBudget()
 	t, err := template.New(name).
 		Funcs(v.funcs()).
-		Funcs(boundedFuncs).
+		Funcs(budget.funcs()).
 		Option("missingkey=error").
 		Parse(rewriteVariables(text))
 	if err != nil {
-		return "", fmt.Errorf("parse query: %w", err)
+		return "", fmt.Errorf("parse query: %s", shortened(err))
 	}
 	for _, tt := range t.Templates() {
 		if tt.Tree == nil {
@@ -114,12 +148,24 @@ func renderQuery(name, text string, v queryVars) (string, error) {
 			return "", fmt.Errorf("parse query: %s: %w", tt.Name(), err)
 		}
 	}
-	var w limitedWriter
-	if err := t.Execute(&w, v.data()); err != nil {
-		return "", fmt.Errorf("render query: %w", err)
+	w := &budgetWriter{budget: budget}
+	if err := t.Execute(w, v.data()); err != nil {
+		for _, e := range []error{errTooLong, errRenderBytes, errRenderTime} {
+			if errors.Is(err, e) {
+				return "", fmt.Errorf("render query: %w", e)
+			}
+		}
+		return "", fmt.Errorf("render query: %s", shortened(err))
 	}
 	return w.String(), nil
 }
+
+// maxErrorLength bounds a parse or render error, which reaches the
+// canary's status and events: text/template quotes the failing action or
+// token, which can be as long as the template.
+const maxErrorLength = 300
+
+func shortened(err error) string { return egress.Sanitize(err.Error(), maxErrorLength) }
 
 // checkNode rejects the template actions that could make rendering slow.
 func checkNode(node parse.Node, inRange bool) error {
@@ -163,40 +209,4 @@ func overVariables(p *parse.PipeNode) bool {
 		return len(a.Ident) == 1 && a.Ident[0] == "variables"
 	}
 	return false
-}
-
-// wideVerb matches a printf verb with a width or precision of 1000 or more,
-// or one taken from an argument (*).
-var wideVerb = regexp.MustCompile(`%[^a-zA-Z%]*?([1-9]\d{3,}|\*)`)
-
-// boundedFuncs replace the builtin print functions with ones whose output
-// is bounded.
-var boundedFuncs = template.FuncMap{
-	"print":   func(args ...any) (string, error) { return bounded(fmt.Sprint(args...)) },
-	"println": func(args ...any) (string, error) { return bounded(fmt.Sprintln(args...)) },
-	"printf": func(format string, args ...any) (string, error) {
-		if wideVerb.MatchString(format) {
-			return "", fmt.Errorf("printf format %q: widths and precisions must be below 1000", format)
-		}
-		return bounded(fmt.Sprintf(format, args...))
-	},
-}
-
-func bounded(s string) (string, error) {
-	if len(s) > maxQueryLength {
-		return "", errTooLong
-	}
-	return s, nil
-}
-
-// limitedWriter collects at most maxQueryLength bytes.
-type limitedWriter struct {
-	strings.Builder
-}
-
-func (w *limitedWriter) Write(p []byte) (int, error) {
-	if w.Len()+len(p) > maxQueryLength {
-		return 0, errTooLong
-	}
-	return w.Builder.Write(p)
 }

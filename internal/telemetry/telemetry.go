@@ -9,9 +9,14 @@
 //	flagger_canary_metric_analysis{name, namespace, metric} last measured value
 //	flagger_canary_successes_total{name, namespace}      promotions
 //	flagger_canary_failures_total{name, namespace}       rollbacks
+//	serin_notifications_total{kind, result}              event deliveries: delivered, failed or dropped
+//	serin_canary_last_analysis_timestamp_seconds{name, namespace}
+//	                                                     time of the last analysis step, to the millisecond; 0 when a release has none yet
 //
 // The per-canary gauges are computed from the informer cache at scrape
-// time, so they are right after a restart without replaying history.
+// time, so they are right after a restart without replaying history; the
+// series of a deleted canary are removed (Forget). A workload released by
+// two canaries (the second is refused) is reported once, for its holder.
 package telemetry
 
 import (
@@ -30,10 +35,12 @@ import (
 type Recorder struct {
 	duration      *prometheus.HistogramVec
 	metricValue   *prometheus.GaugeVec
+	lastAnalysis  *prometheus.GaugeVec
 	successes     *prometheus.CounterVec
 	failures      *prometheus.CounterVec
 	canaryGauges  *canaryCollector
 	providerGauge *prometheus.GaugeVec
+	notifications *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them with reg. reader lists
@@ -47,6 +54,10 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		metricValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flagger_canary_metric_analysis", Help: "Last value measured for each analysis metric.",
 		}, []string{"name", "namespace", "metric"}),
+		lastAnalysis: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "serin_canary_last_analysis_timestamp_seconds",
+			Help: "Unix time of the canary's last analysis step, to the millisecond; 0 before the first step of a release.",
+		}, []string{"name", "namespace"}),
 		successes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flagger_canary_successes_total", Help: "Canary releases promoted.",
 		}, []string{"name", "namespace"}),
@@ -56,10 +67,13 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		providerGauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flagger_info", Help: "Operator version and default mesh provider.",
 		}, []string{"version", "mesh_provider"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "serin_notifications_total", Help: "Event deliveries by sink kind and result: delivered, failed or dropped (queue full).",
+		}, []string{"kind", "result"}),
 		canaryGauges: &canaryCollector{reader: reader},
 	}
 	r.providerGauge.WithLabelValues(version, meshProvider).Set(1)
-	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.successes, r.failures, r.providerGauge, r.canaryGauges} {
+	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.lastAnalysis, r.successes, r.failures, r.providerGauge, r.notifications, r.canaryGauges} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -90,6 +104,22 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 	r.duration.WithLabelValues(c.Name, c.Namespace).Observe(d.Seconds())
 }
 
+// Analysed records when a canary's analysis step ran (at, the wall clock
+// when it started its checks, to the millisecond) if the step changed
+// status.lastAnalysis: `serin replay` takes each new value as one step
+// the operator took and asks Prometheus as of it. The status keeps the
+// step's time truncated to the second, so it is kept here as well. 0
+// while there is no record (before a release's first step).
+func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
+	switch {
+	case r == nil:
+	case after == nil:
+		r.lastAnalysis.WithLabelValues(c.Name, c.Namespace).Set(0)
+	case before == nil || !after.Time.Equal(&before.Time) || after.Decision != before.Decision:
+		r.lastAnalysis.WithLabelValues(c.Name, c.Namespace).Set(float64(at.UnixMilli()) / 1000)
+	}
+}
+
 // MetricResults records the values of an analysis run.
 func (r *Recorder) MetricResults(c *flaggerv1.Canary, results []analysis.MetricResult) {
 	if r == nil {
@@ -100,6 +130,39 @@ func (r *Recorder) MetricResults(c *flaggerv1.Canary, results []analysis.MetricR
 			r.metricValue.WithLabelValues(c.Name, c.Namespace, m.Name).Set(v)
 		}
 	}
+}
+
+// Forget removes the series of a deleted canary.
+func (r *Recorder) Forget(namespace, name string) {
+	if r == nil {
+		return
+	}
+	labels := prometheus.Labels{"name": name, "namespace": namespace}
+	r.duration.DeletePartialMatch(labels)
+	r.metricValue.DeletePartialMatch(labels)
+	r.lastAnalysis.DeletePartialMatch(labels)
+	r.successes.DeletePartialMatch(labels)
+	r.failures.DeletePartialMatch(labels)
+}
+
+// Delivered counts an attempted event delivery (notify.Metrics).
+func (r *Recorder) Delivered(kind string, err error) {
+	if r == nil {
+		return
+	}
+	result := "delivered"
+	if err != nil {
+		result = "failed"
+	}
+	r.notifications.WithLabelValues(kind, result).Inc()
+}
+
+// Dropped counts an event delivery never attempted (notify.Metrics).
+func (r *Recorder) Dropped(kind string) {
+	if r == nil {
+		return
+	}
+	r.notifications.WithLabelValues(kind, "dropped").Inc()
 }
 
 // canaryCollector computes the per-canary gauges from the cache.
@@ -125,9 +188,15 @@ func (cc *canaryCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	perNS := map[string]int{}
+	byTarget := map[[2]string][]flaggerv1.Canary{}
 	for _, c := range list.Items {
 		perNS[c.Namespace]++
 		ch <- prometheus.MustNewConstMetric(statusDesc, prometheus.GaugeValue, statusValue(c.Status.Phase), c.Name, c.Namespace)
+		key := [2]string{c.Namespace, c.Spec.TargetRef.Name}
+		byTarget[key] = append(byTarget[key], c)
+	}
+	for _, canaries := range byTarget {
+		c := analysis.Holder(canaries)
 		target := c.Spec.TargetRef.Name
 		ch <- prometheus.MustNewConstMetric(weightDesc, prometheus.GaugeValue, float64(100-c.Status.CanaryWeight), target+"-primary", c.Namespace)
 		ch <- prometheus.MustNewConstMetric(weightDesc, prometheus.GaugeValue, float64(c.Status.CanaryWeight), target, c.Namespace)

@@ -1,29 +1,29 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/egress"
 )
 
 const (
 	// Waits between retries: 100ms, doubling up to 1s.
 	retryWaitMin = 100 * time.Millisecond
 	retryWaitMax = time.Second
-	// bodyLimit is how much of a failed reply is quoted in the error.
-	bodyLimit = 256
+	// replyLimit is how much of a reply is read: a failed reply's start
+	// for its summary, a successful one to reuse the connection. A longer
+	// reply is not read on; its connection is closed.
+	replyLimit = 4 << 10
 	// eventURLName names the operator-wide event webhook in logs.
 	eventURLName = "event-webhook"
 )
@@ -37,20 +37,26 @@ type Result struct {
 	// StatusCode of the last reply; 0 when none came.
 	StatusCode int
 	// Err is nil when the webhook succeeded: it replied with a status of
-	// 202 or lower. Otherwise it says why, quoting the start of the reply.
+	// 202 or lower. Otherwise it says why in words fit for the canary's
+	// status and events: the reply's status and at most a short summary of
+	// a plain-text reply, or the kind of transport failure. The details go
+	// to the operator's log.
 	Err error
 }
 
-// Client calls webhooks.
+// Client calls webhooks. Webhook URLs are written by tenants, so calls go
+// through egress: denied networks are refused, redirects are not
+// followed, and only a bounded start of a reply is read.
 type Client struct {
-	// HTTP is the client the calls are made with; a default one when nil.
-	// Its Timeout is replaced by each webhook's timeout.
-	HTTP *http.Client
+	// Egress is the networks calls may reach; egress.DefaultDenied is
+	// refused when nil.
+	Egress *egress.Policy
 	// EventURL receives every event, in addition to the canary's event
 	// webhooks (the operator's --event-webhook flag); none when empty.
 	EventURL string
-	// Now stamps events; time.Now when nil.
-	Now func() time.Time
+
+	once      sync.Once
+	transport http.RoundTripper
 }
 
 // Run calls the canary's webhooks of type t, in spec order, and returns
@@ -68,29 +74,6 @@ func (c *Client) Run(ctx context.Context, canary *flaggerv1.Canary, t flaggerv1.
 		results = append(results, c.call(ctx, w, newPayload(canary, w, checksum)))
 	}
 	return results
-}
-
-// Event tells the canary's event webhooks and EventURL about an event.
-// Failures are logged, never returned: events are informational.
-func (c *Client) Event(ctx context.Context, canary *flaggerv1.Canary, eventType, message string) {
-	payload := newEventPayload(canary, eventType, message, c.now())
-	hooks := []flaggerv1.CanaryWebhook{}
-	if analysis := canary.GetAnalysis(); analysis != nil {
-		for _, w := range analysis.Webhooks {
-			if w.Type == flaggerv1.EventHook {
-				hooks = append(hooks, w)
-			}
-		}
-	}
-	if c.EventURL != "" {
-		hooks = append(hooks, flaggerv1.CanaryWebhook{Name: eventURLName, Type: flaggerv1.EventHook, URL: c.EventURL})
-	}
-	log := ctrl.LoggerFrom(ctx)
-	for _, w := range hooks {
-		if r := c.call(ctx, w, payload); r.Err != nil {
-			log.Error(r.Err, "Event webhook failed", "webhook", w.Name, "eventType", eventType)
-		}
-	}
 }
 
 // hookType returns the type of a webhook; rollout when unset.
@@ -116,25 +99,42 @@ func (c *Client) call(ctx context.Context, w flaggerv1.CanaryWebhook, payload an
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.URL, body)
 	if err != nil {
-		r.Err = fmt.Errorf("request to webhook %s: %w", w.Name, withoutURL(err))
+		r.Err = fmt.Errorf("request to webhook %s: %w", w.Name, egress.WithoutURL(err))
 		return r
 	}
 	req.Header.Set("Content-Type", "application/json")
 
+	log := ctrl.LoggerFrom(ctx).WithValues("webhook", w.Name, "type", r.Type)
 	resp, err := c.retryingClient(ctx, w.Name, timeout, w.Retries).Do(req)
 	if err != nil {
-		r.Err = fmt.Errorf("call webhook %s: %w", w.Name, withoutURL(err))
+		log.Info("Webhook call failed", "error", egress.WithoutURL(err).Error())
+		r.Err = fmt.Errorf("call webhook %s: %s", w.Name, egress.Describe(err, timeout))
 		return r
 	}
 	defer func() { _ = resp.Body.Close() }()
 	r.StatusCode = resp.StatusCode
+	// Read a bounded start, to quote a failure and to let a short reply's
+	// connection be reused.
+	start, _ := io.ReadAll(io.LimitReader(resp.Body, replyLimit))
 	if resp.StatusCode > http.StatusAccepted {
-		start, _ := io.ReadAll(io.LimitReader(resp.Body, bodyLimit))
-		r.Err = fmt.Errorf("webhook %s replied %s: %s", w.Name, resp.Status, bytes.TrimSpace(start))
+		log.Info("Webhook replied with a failure", "status", resp.StatusCode, "reply", string(start))
+		r.Err = replyError(w.Name, resp, start)
 	}
-	// Drain a little so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	return r
+}
+
+// replyError describes a failed reply for the canary's status: its status
+// and a short summary of a plain-text body. A redirect is named as such and
+// its target is not quoted.
+func replyError(name string, resp *http.Response, start []byte) error {
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return fmt.Errorf("webhook %s replied %s: redirects are not followed", name, resp.Status)
+	}
+	summary := egress.Summary(resp.Header.Get("Content-Type"), start)
+	if summary == "" {
+		return fmt.Errorf("webhook %s replied %s", name, resp.Status)
+	}
+	return fmt.Errorf("webhook %s replied %s: %s", name, resp.Status, summary)
 }
 
 // timeoutOf returns the timeout of one attempt to call the webhook.
@@ -156,11 +156,8 @@ func timeoutOf(w flaggerv1.CanaryWebhook) (time.Duration, error) {
 // attempt timeout and retries transport errors and 5xx replies up to
 // retries times.
 func (c *Client) retryingClient(ctx context.Context, name string, timeout time.Duration, retries int) *retryablehttp.Client {
-	hc := &http.Client{}
-	if c.HTTP != nil {
-		copied := *c.HTTP
-		hc = &copied
-	}
+	c.once.Do(func() { c.transport = c.Egress.Transport() })
+	hc := c.Egress.NewClient(c.transport)
 	hc.Timeout = timeout
 	return &retryablehttp.Client{
 		HTTPClient: hc,
@@ -175,8 +172,8 @@ func (c *Client) retryingClient(ctx context.Context, name string, timeout time.D
 		RetryMax:     retries,
 		CheckRetry:   retryPolicy,
 		Backoff:      backoff,
-		// Hand back the last reply or error as is, so the caller can quote
-		// the reply's body.
+		// Hand back the last reply or error as is, so the caller can
+		// describe the reply.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 }
@@ -197,21 +194,4 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 // webhook cannot stall the analysis.
 func backoff(lo, hi time.Duration, attempt int, _ *http.Response) time.Duration {
 	return retryablehttp.DefaultBackoff(lo, hi, attempt, nil)
-}
-
-// withoutURL drops the URL from a transport error: webhook URLs, such as
-// chat incoming-webhook addresses, often carry secrets.
-func withoutURL(err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return fmt.Errorf("%s: %w", strings.ToUpper(uerr.Op), uerr.Err)
-	}
-	return err
-}
-
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
 }

@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/egress"
+	"github.com/serin-dev/serin/internal/notify"
 )
 
 // hookServer is a webhook receiver that replies with the statuses it is
@@ -23,6 +25,8 @@ type hookServer struct {
 	statuses []int  // replies, in turn; the last one repeats; 200 when empty
 	body     string // body of every reply
 	block    bool   // wait for the caller to give up instead of replying
+	// contentType of every reply; sniffed from the body when empty.
+	contentType string
 
 	mu     sync.Mutex
 	bodies [][]byte
@@ -49,6 +53,12 @@ func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if len(h.statuses) > 0 {
 		status = h.statuses[min(n, len(h.statuses))-1]
+	}
+	if h.contentType != "" {
+		w.Header().Set("Content-Type", h.contentType)
+	}
+	if status >= 300 && status < 400 {
+		w.Header().Set("Location", "http://169.254.169.254/latest/meta-data/")
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, h.body)
@@ -115,10 +125,11 @@ func TestRunSendsThePayload(t *testing.T) {
 
 func TestRunStatus(t *testing.T) {
 	cases := map[string]struct {
-		status  int    // the webhook's reply
-		body    string // the reply's body
-		wantErr string // a part of the expected error; empty for success
-		notWant string // what the error must not contain
+		status      int    // the webhook's reply
+		body        string // the reply's body
+		wantErr     string // a part of the expected error; empty for success
+		notWant     string // what the error must not contain
+		contentType string // of the reply; sniffed when empty
 	}{
 		"200 succeeds":         {status: 200},
 		"201 succeeds":         {status: 201},
@@ -127,11 +138,16 @@ func TestRunStatus(t *testing.T) {
 		"400 fails":            {status: 400, body: "missing metadata\n", wantErr: "webhook gate replied 400 Bad Request: missing metadata"},
 		"403 of a closed gate": {status: 403, body: "Forbidden", wantErr: "replied 403 Forbidden: Forbidden"},
 		"500 fails":            {status: 500, body: "command failed", wantErr: "replied 500 Internal Server Error: command failed"},
-		"a long body is cut":   {status: 500, body: strings.Repeat("x", 300) + "END", wantErr: ": " + strings.Repeat("x", 256), notWant: strings.Repeat("x", 257)},
+		"a long body is cut":   {status: 500, body: strings.Repeat("x", 300) + "END", wantErr: ": " + strings.Repeat("x", egress.SummaryLength) + "…", notWant: strings.Repeat("x", egress.SummaryLength+1)},
+		"a huge body is cut":   {status: 500, body: strings.Repeat("y", 5<<20), wantErr: ": " + strings.Repeat("y", egress.SummaryLength) + "…", notWant: strings.Repeat("y", egress.SummaryLength+1)},
+		"a JSON body is not quoted": {status: 500, body: `{"access_token":"s3cr3t"}`, contentType: "application/json",
+			wantErr: "replied 500 Internal Server Error: (application/json reply not shown)", notWant: "s3cr3t"},
+		"control characters are not quoted": {status: 403, body: "closed\x1b[2J\r\nFAKE LOG LINE", wantErr: "replied 403 Forbidden: closed [2J FAKE LOG LINE"},
+		"a redirect is a failure":           {status: 302, body: "see http://169.254.169.254/", wantErr: "replied 302 Found: redirects are not followed", notWant: "169.254"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			url := newHookServer(t, &hookServer{statuses: []int{tc.status}, body: tc.body})
+			url := newHookServer(t, &hookServer{statuses: []int{tc.status}, body: tc.body, contentType: tc.contentType})
 			canary := newCanary(flaggerv1.CanaryWebhook{Name: "gate", Type: flaggerv1.ConfirmRolloutHook, URL: url})
 
 			got := (&Client{}).Run(context.Background(), canary, flaggerv1.ConfirmRolloutHook, "")
@@ -191,7 +207,7 @@ func TestRunHonoursTheTimeout(t *testing.T) {
 	got := (&Client{}).Run(context.Background(), canary, flaggerv1.RolloutHook, "")
 	elapsed := time.Since(start)
 
-	if len(got) != 1 || got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "Client.Timeout exceeded") {
+	if len(got) != 1 || got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "call webhook slow: no reply within the timeout of 100ms") {
 		t.Fatalf("results = %+v, want a timeout", got)
 	}
 	if strings.Contains(got[0].Err.Error(), url) {
@@ -257,16 +273,25 @@ func TestRunRejectsABadTimeout(t *testing.T) {
 	}
 }
 
-func TestEvent(t *testing.T) {
+func TestEventSinks(t *testing.T) {
 	hook, global, other := &hookServer{}, &hookServer{}, &hookServer{}
 	canary := newCanary(
 		flaggerv1.CanaryWebhook{Name: "slack", Type: flaggerv1.EventHook, URL: newHookServer(t, hook), Metadata: metadata("channel", "x")},
 		flaggerv1.CanaryWebhook{Name: "load", URL: newHookServer(t, other)},
 	)
-	client := &Client{EventURL: newHookServer(t, global), Now: func() time.Time { return time.UnixMilli(1700000000123) }}
+	client := &Client{EventURL: newHookServer(t, global)}
+	n := notify.Notification{Name: "podinfo", Namespace: "test", Phase: flaggerv1.CanaryPhaseProgressing, EventType: "Normal",
+		Message: "Advance podinfo.test canary weight 10", Time: time.UnixMilli(1700000000123)}
 
-	client.Event(context.Background(), canary, "Normal", "Advance podinfo.test canary weight 10")
-
+	sinks := client.EventSinks(canary)
+	if len(sinks) != 2 || sinks[0].Name() != "slack" || sinks[1].Name() != "event-webhook" || sinks[0].Kind() != EventSinkKind {
+		t.Fatalf("sinks %v, want the canary's event webhook slack and the operator's event-webhook", sinks)
+	}
+	for _, s := range sinks {
+		if err := s.Deliver(context.Background(), n); err != nil {
+			t.Errorf("deliver to %s: %v", s.Name(), err)
+		}
+	}
 	want := `{"name":"podinfo","namespace":"test","phase":"Progressing","metadata":{"eventMessage":"Advance podinfo.test canary weight 10","eventType":"Normal","timestamp":"1700000000123"}}`
 	for name, h := range map[string]*hookServer{"event webhook": hook, "event URL": global} {
 		if h.calls() != 1 {
@@ -279,15 +304,60 @@ func TestEvent(t *testing.T) {
 	}
 }
 
-func TestEventFailuresAreNotFatal(t *testing.T) {
+func TestEventSinkFailuresAreReturned(t *testing.T) {
 	h := &hookServer{statuses: []int{500}}
 	canary := newCanary(flaggerv1.CanaryWebhook{Name: "events", Type: flaggerv1.EventHook, URL: newHookServer(t, h)})
-	client := &Client{EventURL: "http://127.0.0.1:1/"}
+	sinks := (&Client{}).EventSinks(canary)
+	if len(sinks) != 1 {
+		t.Fatalf("%d sinks, want 1", len(sinks))
+	}
+	err := sinks[0].Deliver(context.Background(), notify.Notification{Name: "podinfo", Namespace: "test", Message: "Canary failed! Scaling down podinfo.test"})
+	if err == nil || !strings.Contains(err.Error(), "500") || h.calls() != 1 {
+		t.Errorf("error %v after %d calls, want the 500 reply after one call", err, h.calls())
+	}
+}
 
-	client.Event(context.Background(), canary, "Warning", "Canary failed! Scaling down podinfo.test")
+func TestRunNeverFollowsARedirect(t *testing.T) {
+	target := &hookServer{}
+	targetURL := newHookServer(t, target)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targetURL+"/internal", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	canary := newCanary(flaggerv1.CanaryWebhook{Name: "gate", Type: flaggerv1.ConfirmRolloutHook, URL: redirector.URL, Retries: 2})
 
-	if h.calls() != 1 {
-		t.Errorf("event webhook called %d times, want once", h.calls())
+	got := (&Client{}).Run(context.Background(), canary, flaggerv1.ConfirmRolloutHook, "")
+
+	if len(got) != 1 || got[0].Err == nil || got[0].Err.Error() != "webhook gate replied 307 Temporary Redirect: redirects are not followed" {
+		t.Fatalf("results = %+v, want a refused redirect", got)
+	}
+	if target.calls() != 0 {
+		t.Errorf("the redirect target got %d calls", target.calls())
+	}
+}
+
+func TestRunRefusesDeniedNetworks(t *testing.T) {
+	h := &hookServer{}
+	url := newHookServer(t, h)
+	deny, _ := egress.ParsePrefixes("127.0.0.0/8,::1/128")
+	canary := newCanary(flaggerv1.CanaryWebhook{Name: "metadata", URL: strings.Replace(url, "127.0.0.1", "localhost", 1), Retries: 1})
+
+	got := (&Client{Egress: egress.NewPolicy(deny, nil)}).Run(context.Background(), canary, flaggerv1.RolloutHook, "")
+
+	want := "call webhook metadata: refused by the operator's egress policy: the address is in a denied network"
+	if len(got) != 1 || got[0].Err == nil || got[0].Err.Error() != want {
+		t.Fatalf("results = %+v, want %q", got, want)
+	}
+	if h.calls() != 0 {
+		t.Errorf("the denied webhook got %d calls", h.calls())
+	}
+}
+
+func TestTransportFailuresRevealNoAddresses(t *testing.T) {
+	canary := newCanary(flaggerv1.CanaryWebhook{Name: "down", URL: "http://127.0.0.1:1/"})
+	got := (&Client{}).Run(context.Background(), canary, flaggerv1.RolloutHook, "")
+	if len(got) != 1 || got[0].Err == nil || got[0].Err.Error() != "call webhook down: connection refused" {
+		t.Fatalf("results = %+v, want a bare connection refused", got)
 	}
 }
 

@@ -1,9 +1,6 @@
 package webhook
 
 import (
-	"strconv"
-	"time"
-
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 )
 
@@ -38,18 +35,4 @@ func newPayload(canary *flaggerv1.Canary, w flaggerv1.CanaryWebhook, checksum st
 		p.Metadata = *w.Metadata
 	}
 	return p
-}
-
-// newEventPayload returns the payload of an event of the canary.
-func newEventPayload(canary *flaggerv1.Canary, eventType, message string, at time.Time) EventPayload {
-	return EventPayload{
-		Name:      canary.Name,
-		Namespace: canary.Namespace,
-		Phase:     canary.Status.Phase,
-		Metadata: map[string]string{
-			"eventMessage": message,
-			"eventType":    eventType,
-			"timestamp":    strconv.FormatInt(at.UnixMilli(), 10),
-		},
-	}
 }

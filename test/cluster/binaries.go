@@ -10,9 +10,15 @@ import (
 	"strings"
 )
 
-// Binaries are the paths of the control plane's programs.
+// Binaries are the paths of the control plane's programs, and of the
+// Flux controllers the GitOps tests run on it.
 type Binaries struct {
 	Etcd, KubeAPIServer, KubeControllerManager, KubeScheduler, Kubectl, Kwok, KwokStages string
+	// FluxSourceController and FluxKustomizeController are Flux's
+	// controllers; FluxCRDs the directory of their CRDs.
+	FluxSourceController, FluxKustomizeController, FluxCRDs string
+	// Helm installs the charts in the install tests.
+	Helm string
 }
 
 // RepoRoot returns the directory holding the project's go.mod, searching
@@ -58,9 +64,11 @@ func FindBinaries() (*Binaries, error) {
 	b := &Binaries{
 		Etcd: paths["ETCD"], KubeAPIServer: paths["KUBE_APISERVER"],
 		KubeControllerManager: paths["KUBE_CONTROLLER_MANAGER"], KubeScheduler: paths["KUBE_SCHEDULER"],
-		Kubectl: paths["KUBECTL"], Kwok: paths["KWOK"], KwokStages: paths["KWOK_STAGES"],
+		Kubectl: paths["KUBECTL"], Kwok: paths["KWOK"], KwokStages: paths["KWOK_STAGES"], Helm: paths["HELM"],
+		FluxSourceController: paths["FLUX_SOURCE_CONTROLLER"], FluxKustomizeController: paths["FLUX_KUSTOMIZE_CONTROLLER"], FluxCRDs: paths["FLUX_CRDS"],
 	}
-	for _, p := range []string{b.Etcd, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.KwokStages} {
+	for _, p := range []string{b.Etcd, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.KwokStages, b.Helm,
+		b.FluxSourceController, b.FluxKustomizeController, b.FluxCRDs} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("hack/build-tools.sh did not produce %q: %w", p, err)
 		}

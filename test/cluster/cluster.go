@@ -44,15 +44,49 @@ type Options struct {
 	CRDPaths []string
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// Users are extra identities (token users with full rights), each with
+	// its own kubeconfig (KubeconfigFor), so that a client's requests can
+	// be told apart in the audit log.
+	Users []string
+	// Audit makes the API server log every write (create, update, patch,
+	// delete; not events and leases) to AuditLog at the Metadata level.
+	// Every request of OperatorUser is logged in any case.
+	Audit bool
+	// ControlPlaneQPS, when above zero, raises the controller manager's and
+	// scheduler's client rate limits (default 20 QPS) and the controller
+	// manager's Deployment and ReplicaSet workers, so that thousands of
+	// Deployments roll out at the pace of the API server, not of those
+	// limits (hack/scalebench). kwok's client is not rate limited.
+	ControlPlaneQPS int
 }
 
 // Cluster is a running local control plane.
 type Cluster struct {
 	Dir        string
 	Kubeconfig string
-	Config     *rest.Config
-	Binaries   *Binaries
-	procs      []*Process
+	// OperatorKubeconfig authenticates as OperatorUser, who may do only
+	// what RBAC grants.
+	OperatorKubeconfig string
+	Config             *rest.Config
+	Binaries           *Binaries
+	// AuditLog is the API server's audit log, JSON lines: every request of
+	// OperatorUser, and with Options.Audit every write.
+	AuditLog string
+	// writesAudited is Options.Audit.
+	writesAudited bool
+	procs         []*Process
+	// started remembers how each component was started, to restart it.
+	started map[string]started
+	// caPEM and token reach the API server's /readyz.
+	caPEM []byte
+	token string
+}
+
+// started is how a component was started.
+type started struct {
+	bin      string
+	args     []string
+	detached bool
 }
 
 // Start builds (or finds cached) binaries and starts a control plane in
@@ -73,14 +107,15 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	c = &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Binaries: bins}
+	c = &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), OperatorKubeconfig: filepath.Join(dir, "kubeconfig-"+OperatorUser),
+		AuditLog: filepath.Join(dir, "logs", "audit.log"), writesAudited: opts.Audit, Binaries: bins, started: map[string]started{}}
 	defer func() {
 		if err != nil {
 			c.Stop()
 			err = fmt.Errorf("%w (component logs in %s)", err, filepath.Join(dir, "logs"))
 		}
 	}()
-	p, err := writePKI(dir)
+	p, err := writePKI(dir, opts.Users)
 	if err != nil {
 		return c, fmt.Errorf("write certificates: %w", err)
 	}
@@ -96,8 +131,14 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return c, fmt.Errorf("etcd not healthy: %w", err)
 	}
 	logf("etcd ready on %s", etcdURL)
+	c.caPEM, c.token = p.caCertPEM, p.adminToken
 	apiURL := fmt.Sprintf("https://127.0.0.1:%d", ports[2])
-	if err := c.start(opts, "kube-apiserver", bins.KubeAPIServer, apiserverArgs(dir, p, etcdURL, ports[2])); err != nil {
+	auditArgs, err := writeAuditPolicy(dir, c.AuditLog, opts.Audit)
+	if err != nil {
+		return c, err
+	}
+	apiArgs := append(apiserverArgs(dir, p, etcdURL, ports[2]), auditArgs...)
+	if err := c.start(opts, "kube-apiserver", bins.KubeAPIServer, apiArgs); err != nil {
 		return c, err
 	}
 	if err := WaitHTTP(ctx, tlsClient(p.caCertPEM), apiURL+"/readyz", p.adminToken, c.procs[1]); err != nil {
@@ -106,7 +147,15 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	logf("kube-apiserver ready on %s", apiURL)
 	// Tests poll often; the default client rate limit (5 QPS) would throttle them.
 	c.Config = &rest.Config{Host: apiURL, BearerToken: p.adminToken, TLSClientConfig: rest.TLSClientConfig{CAData: p.caCertPEM}, QPS: 200, Burst: 400}
-	if err := writeKubeconfig(c.Kubeconfig, apiURL, p); err != nil {
+	if err := writeKubeconfig(c.Kubeconfig, apiURL, p.caCertPEM, "admin", p.adminToken); err != nil {
+		return c, err
+	}
+	for _, u := range opts.Users {
+		if err := writeKubeconfig(c.KubeconfigFor(u), apiURL, p.caCertPEM, u, p.userTokens[u]); err != nil {
+			return c, err
+		}
+	}
+	if err := writeKubeconfig(c.OperatorKubeconfig, apiURL, p.caCertPEM, OperatorUser, p.operatorToken); err != nil {
 		return c, err
 	}
 	for _, comp := range []struct{ name, bin string }{
@@ -114,7 +163,8 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		{"kube-scheduler", bins.KubeScheduler},
 		{"kwok", bins.Kwok},
 	} {
-		if err := c.start(opts, comp.name, comp.bin, componentArgs(comp.name, c.Kubeconfig, p, bins.KwokStages)); err != nil {
+		args := append(componentArgs(comp.name, c.Kubeconfig, p, bins.KwokStages), raisedLimits(comp.name, opts.ControlPlaneQPS)...)
+		if err := c.start(opts, comp.name, comp.bin, args); err != nil {
 			return c, err
 		}
 	}
@@ -137,7 +187,34 @@ func (c *Cluster) start(opts Options, name, bin string, args []string) error {
 		return err
 	}
 	c.procs = append(c.procs, p)
+	c.started[name] = started{bin: bin, args: args, detached: opts.Detached}
 	return nil
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again with the same
+// flags on the same port, as an upgrade or a crash would, and returns once
+// it is ready. Its state is in etcd; the other components and every client
+// reconnect on their own.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	const name = "kube-apiserver"
+	for i, p := range c.procs {
+		if p.name != name {
+			continue
+		}
+		// A short grace: a crash more than a clean shutdown.
+		p.Stop(2 * time.Second)
+		st := c.started[name]
+		np, err := StartProcess(c.Dir, name, st.bin, st.args, nil, st.detached)
+		if err != nil {
+			return err
+		}
+		c.procs[i] = np
+		if err := WaitHTTP(ctx, tlsClient(c.caPEM), c.Config.Host+"/readyz", c.token, np); err != nil {
+			return fmt.Errorf("kube-apiserver not ready after a restart: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("no %s is running", name)
 }
 
 // Stop ends every component and waits until none is left.
@@ -205,6 +282,18 @@ func componentArgs(name, kubeconfig string, p *pki, kwokStages string) []string 
 	}
 }
 
+// raisedLimits are the flags of Options.ControlPlaneQPS for component name.
+func raisedLimits(name string, qps int) []string {
+	if qps <= 0 || name == "kwok" {
+		return nil
+	}
+	flags := []string{"--kube-api-qps=" + strconv.Itoa(qps), "--kube-api-burst=" + strconv.Itoa(2*qps)}
+	if name == "kube-controller-manager" {
+		flags = append(flags, "--concurrent-deployment-syncs=20", "--concurrent-replicaset-syncs=20")
+	}
+	return flags
+}
+
 // waitWorkloadReady creates the fake node and waits until pods can run:
 // the node is Ready and untainted, and the default service account exists.
 func (c *Cluster) waitWorkloadReady(ctx context.Context) error {
@@ -245,11 +334,16 @@ func (c *Cluster) waitWorkloadReady(ctx context.Context) error {
 	})
 }
 
-func writeKubeconfig(path, server string, p *pki) error {
+// KubeconfigFor is the kubeconfig of one of Options.Users.
+func (c *Cluster) KubeconfigFor(user string) string {
+	return filepath.Join(c.Dir, "kubeconfig-"+user)
+}
+
+func writeKubeconfig(path, server string, caPEM []byte, user, token string) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["serin-local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: p.caCertPEM}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: p.adminToken}
-	cfg.Contexts["serin-local"] = &clientcmdapi.Context{Cluster: "serin-local", AuthInfo: "admin", Namespace: "default"}
+	cfg.Clusters["serin-local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["serin-local"] = &clientcmdapi.Context{Cluster: "serin-local", AuthInfo: user, Namespace: "default"}
 	cfg.CurrentContext = "serin-local"
 	return clientcmd.WriteToFile(*cfg, path)
 }

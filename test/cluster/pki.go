@@ -19,19 +19,27 @@ import (
 
 // pki is the key material of one local cluster, written under dir/pki.
 type pki struct {
-	caCertPEM  []byte
-	certFile   string // API server serving certificate
-	keyFile    string
-	caFile     string
-	saKeyFile  string // service-account signing key
-	saPubFile  string
-	tokenFile  string // static token file with the admin user
-	adminToken string
+	caCertPEM     []byte
+	certFile      string // API server serving certificate
+	keyFile       string
+	caFile        string
+	saKeyFile     string // service-account signing key
+	saPubFile     string
+	tokenFile     string // static token file with the admin user and others
+	adminToken    string
+	userTokens    map[string]string // of Options.Users
+	operatorToken string            // of OperatorUser
 }
 
+// OperatorUser is the user the operator authenticates as, with the token
+// of Cluster.OperatorKubeconfig. Unlike Options.Users it has no rights
+// until RBAC grants some.
+const OperatorUser = "serin-operator"
+
 // writePKI creates a CA, a serving certificate for 127.0.0.1 and localhost,
-// a service-account key pair and an admin token.
-func writePKI(dir string) (*pki, error) {
+// a service-account key pair, and tokens for the admin, the users and the
+// operator.
+func writePKI(dir string, users []string) (*pki, error) {
 	dir = filepath.Join(dir, "pki")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -65,19 +73,29 @@ func writePKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
-	token := make([]byte, 16)
-	if _, err := rand.Read(token); err != nil {
+	if p.adminToken, err = newToken(); err != nil {
 		return nil, err
 	}
-	p.adminToken = hex.EncodeToString(token)
+	// token,user,uid,"group": system:masters may do anything.
+	tokens := fmt.Appendf(nil, "%s,admin,admin,\"system:masters\"\n", p.adminToken)
+	p.userTokens = map[string]string{}
+	for _, u := range users {
+		if p.userTokens[u], err = newToken(); err != nil {
+			return nil, err
+		}
+		tokens = fmt.Appendf(tokens, "%s,%s,%s,\"system:masters\"\n", p.userTokens[u], u, u)
+	}
+	if p.operatorToken, err = newToken(); err != nil {
+		return nil, err
+	}
+	tokens = fmt.Appendf(tokens, "%s,%s,%s\n", p.operatorToken, OperatorUser, OperatorUser)
 	files := map[string][]byte{
 		p.caFile:    p.caCertPEM,
 		p.certFile:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: servingDER}),
 		p.keyFile:   pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: servingKeyDER}),
 		p.saKeyFile: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
 		p.saPubFile: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPubDER}),
-		// token,user,uid,"group": system:masters may do anything.
-		p.tokenFile: fmt.Appendf(nil, "%s,admin,admin,\"system:masters\"\n", p.adminToken),
+		p.tokenFile: tokens,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(name, data, 0o600); err != nil {
@@ -129,4 +147,12 @@ func newServingCert(caKey *ecdsa.PrivateKey, ca *x509.Certificate) (*ecdsa.Priva
 		return nil, nil, fmt.Errorf("create serving certificate: %w", err)
 	}
 	return key, der, nil
+}
+
+func newToken() (string, error) {
+	token := make([]byte, 16)
+	if _, err := rand.Read(token); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(token), nil
 }

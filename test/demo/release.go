@@ -93,6 +93,19 @@ func (sc *Scenario) Rollback(ctx context.Context, onStep func(Step), onFault fun
 	return sc.release(ctx, TagFaulty, flaggerv1.CanaryPhaseFailed, onStep, during)
 }
 
+// Release sets tag and plays the release until it ends in want (an
+// error otherwise) and the cluster settles; during, when not nil, runs
+// alongside (fault injection). Promote and Rollback are the seed's.
+func (sc *Scenario) Release(ctx context.Context, tag string, want flaggerv1.CanaryPhase, during func(context.Context) error) (Outcome, error) {
+	return sc.release(ctx, tag, want, nil, during)
+}
+
+// WaitCanary waits, up to a release's time, until the Canary's status
+// satisfies cond.
+func (sc *Scenario) WaitCanary(ctx context.Context, what string, cond func(*flaggerv1.Canary) bool) error {
+	return sc.waitCanary(ctx, what, cond)
+}
+
 // release sets tag, runs during (if any) alongside, and waits for the
 // final phase and for the cluster to settle.
 func (sc *Scenario) release(ctx context.Context, tag string, want flaggerv1.CanaryPhase, onStep func(Step), during func(context.Context) error) (Outcome, error) {

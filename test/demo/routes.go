@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,23 +79,44 @@ var routingObjects = map[string]routingObject{
 			return Weights{}, false
 		},
 	},
-	"gatewayapi:v1": {
-		kind: "HTTPRoute",
+	"gatewayapi:v1": httpRoute,
+	// Linkerd reads the same HTTPRoute, attached to the apex Service.
+	"linkerd": httpRoute,
+	"istio": {
+		kind: "VirtualService",
 		name: func(string) string { return "podinfo" },
-		list: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
+		list: func() client.ObjectList { return &istiov1beta1.VirtualServiceList{} },
 		weights: func(o runtime.Object) (Weights, bool) {
-			hr, ok := o.(*gatewayv1.HTTPRoute)
-			if !ok || len(hr.Spec.Rules) == 0 {
+			vs, ok := o.(*istiov1beta1.VirtualService)
+			if !ok || len(vs.Spec.Http) == 0 {
 				return Weights{}, false
 			}
 			var w Weights
-			for _, b := range hr.Spec.Rules[0].BackendRefs {
-				if b.Weight != nil {
-					w.set(string(b.Name), int(*b.Weight))
-				}
+			for _, d := range vs.Spec.Http[0].Route {
+				w.set(d.GetDestination().GetHost(), int(d.GetWeight()))
 			}
 			return w, true
 		},
+	},
+}
+
+// httpRoute is the gatewayapi and linkerd providers' HTTPRoute.
+var httpRoute = routingObject{
+	kind: "HTTPRoute",
+	name: func(string) string { return "podinfo" },
+	list: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
+	weights: func(o runtime.Object) (Weights, bool) {
+		hr, ok := o.(*gatewayv1.HTTPRoute)
+		if !ok || len(hr.Spec.Rules) == 0 {
+			return Weights{}, false
+		}
+		var w Weights
+		for _, b := range hr.Spec.Rules[0].BackendRefs {
+			if b.Weight != nil {
+				w.set(string(b.Name), int(*b.Weight))
+			}
+		}
+		return w, true
 	},
 }
 

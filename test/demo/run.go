@@ -18,7 +18,7 @@ import (
 // Config configures Run.
 type Config struct {
 	// Provider is the operator's --mesh-provider: appmesh:v1beta2,
-	// appmesh or gatewayapi:v1.
+	// appmesh, gatewayapi:v1, istio or linkerd.
 	Provider string
 	// Namespace is the application's namespace (the seed uses test and
 	// prod).
@@ -27,6 +27,8 @@ type Config struct {
 	// Dir keeps the stack's binaries, state and logs.
 	Dir string
 	Out io.Writer
+	// GitOps plays the seed through git commits that Flux applies.
+	GitOps bool
 }
 
 // AppMeshAPI is the App Mesh version a cluster needs for provider.
@@ -42,7 +44,7 @@ func Run(ctx context.Context, cfg Config) error {
 	v := newView(cfg.Out)
 	v.section(fmt.Sprintf("Serin demo: the seed's canary releases with provider %s in namespace %s (interval %s, metrics over %s)",
 		cfg.Provider, cfg.Namespace, cfg.Timings.Interval, cfg.Timings.MetricInterval))
-	stack, err := Start(ctx, Options{Dir: cfg.Dir, AppMesh: AppMeshAPI(cfg.Provider), Log: func(f string, a ...any) { v.line("demo", f, a...) }})
+	stack, err := Start(ctx, Options{Dir: cfg.Dir, AppMesh: AppMeshAPI(cfg.Provider), GitOps: cfg.GitOps, Log: func(f string, a ...any) { v.line("demo", f, a...) }})
 	defer func() {
 		if stack != nil {
 			if killed := stack.Stop(); len(killed) > 0 {
@@ -54,6 +56,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sc := &Scenario{Stack: stack, Provider: cfg.Provider, Namespace: cfg.Namespace, Timings: cfg.Timings}
+	if cfg.GitOps {
+		sc.GitOps = &GitOps{OnEvent: func(source, line string) { v.line(source, "%s", line) }}
+	}
 	outcomes, err := play(ctx, v, sc)
 	if err != nil {
 		v.line("demo", "FAILED: %v", err)
@@ -68,7 +73,12 @@ func Run(ctx context.Context, cfg Config) error {
 // play runs the three parts of the seed with the live view.
 func play(ctx context.Context, v *view, sc *Scenario) ([]Outcome, error) {
 	v.section("1. Application bootstrap")
-	v.line("demo", "kubectl apply: Namespace %s (App Mesh injection label), Deployment podinfo (%s:%s), Canary podinfo (flagger.app/v1alpha3)", sc.Namespace, Image, TagFirst)
+	if sc.GitOps != nil {
+		v.line("demo", "git repository %s, synced by a Flux GitRepository and Kustomization %s/%s: Namespace %s, Deployment podinfo (%s:%s, no replicas in git), then Canary podinfo (flagger.app/v1alpha3)",
+			sc.Stack.Git.URL, "flux-system", sc.Namespace, sc.Namespace, Image, TagFirst)
+	} else {
+		v.line("demo", "kubectl apply: Namespace %s (App Mesh injection label), Deployment podinfo (%s:%s), Canary podinfo (flagger.app/v1alpha3)", sc.Namespace, Image, TagFirst)
+	}
 	v.line("demo", "operator: serin --mesh-provider=%s --namespace=%s --metrics-server=%s", sc.Provider, sc.Namespace, sc.Stack.Prometheus.URL)
 	if err := sc.Bootstrap(ctx); err != nil {
 		return nil, err

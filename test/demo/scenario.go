@@ -57,6 +57,9 @@ type Scenario struct {
 	Timings   Timings
 	// Operator runs for Namespace; set by Bootstrap.
 	Operator *framework.Operator
+	// GitOps is set when the stack runs Flux: the application is then
+	// changed by commits (Bootstrap sets it if nil).
+	GitOps *GitOps
 }
 
 // Host is the virtual host of the apex service, as the load test calls it.
@@ -76,18 +79,26 @@ func (sc *Scenario) Manifest(name, tag string) ([]byte, error) {
 		"Namespace": sc.Namespace, "Tag": tag, "Interval": sc.Timings.Interval,
 		"MetricInterval": sc.Timings.MetricInterval, "LoadQPS": sc.Timings.LoadQPS,
 		"LoadTesterURL": sc.Stack.LoadTesterURL, "EmulatorURL": sc.Stack.EmulatorURL,
+		"GitOps": sc.Stack.Flux != nil,
 	})
 	return buf.Bytes(), err
 }
 
 // Bootstrap starts the operator and applies the namespace, the podinfo
-// Deployment at TagFirst and the Canary.
+// Deployment at TagFirst and the Canary; with Flux, it commits them and
+// lets Flux apply them.
 func (sc *Scenario) Bootstrap(ctx context.Context) error {
 	op, err := sc.Stack.StartOperator(sc.Provider, sc.Namespace)
 	if err != nil {
 		return err
 	}
 	sc.Operator = op
+	if sc.Stack.Flux != nil {
+		if sc.GitOps == nil {
+			sc.GitOps = &GitOps{}
+		}
+		return sc.gitBootstrap(ctx)
+	}
 	for _, m := range []string{"namespace.yaml", "podinfo.yaml", "canary.yaml"} {
 		data, err := sc.Manifest(m, TagFirst)
 		if err != nil {
@@ -140,8 +151,11 @@ func (sc *Scenario) WaitPhase(ctx context.Context, phase flaggerv1.CanaryPhase, 
 }
 
 // SetTag changes podinfo's image tag, as the seed's HelmRelease change
-// does: a new revision.
+// does: a new revision. With Flux it commits the change and syncs.
 func (sc *Scenario) SetTag(ctx context.Context, tag string) error {
+	if sc.GitOps != nil {
+		return sc.gitSetTag(ctx, tag)
+	}
 	d := &appsv1.Deployment{}
 	if err := sc.Stack.Client.Get(ctx, client.ObjectKey{Namespace: sc.Namespace, Name: "podinfo"}, d); err != nil {
 		return err

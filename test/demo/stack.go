@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/serin-dev/serin/test/cluster"
+	"github.com/serin-dev/serin/test/flux"
 	"github.com/serin-dev/serin/test/framework"
 )
 
@@ -26,6 +28,10 @@ type Options struct {
 	AppMesh string
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// GitOps also starts a git server and Flux (source-controller and
+	// kustomize-controller, with their own identity), and has the API
+	// server write an audit log; scenarios then release by git commits.
+	GitOps bool
 }
 
 // Binaries are the programs the stack builds from this repository.
@@ -34,7 +40,7 @@ type Binaries struct {
 }
 
 // Stack is everything the seed scenario runs on: the local control plane
-// (with Serin's, Gateway API's and one App Mesh version's CRDs), the
+// (with Serin's, Gateway API's, Istio's and one App Mesh version's CRDs), the
 // podinfo backend, the mesh emulator, a Prometheus scraping it every
 // second, and the load tester. Operators are started per namespace with
 // StartOperator.
@@ -52,6 +58,15 @@ type Stack struct {
 	EmulatorAdminURL string
 	// LoadTesterURL is the load tester's webhook endpoint.
 	LoadTesterURL string
+	// Git and Flux run with Options.GitOps.
+	Git  *flux.GitServer
+	Flux *flux.Flux
+	// OperatorKubeconfig, when set, is the kubeconfig operators run with
+	// instead of the cluster admin's (test/install uses a token of the
+	// chart's ServiceAccount).
+	OperatorKubeconfig string
+	// OperatorFlags are appended to every operator's command line.
+	OperatorFlags []string
 
 	logf      func(format string, args ...any)
 	mu        sync.Mutex
@@ -79,15 +94,20 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			_ = s.Stop()
 		}
 	}()
-	if err := s.startCluster(ctx, opts.AppMesh); err != nil {
+	if err := s.startCluster(ctx, opts.AppMesh, opts.GitOps); err != nil {
 		return s, err
+	}
+	if opts.GitOps {
+		if err := s.startGitOps(ctx); err != nil {
+			return s, err
+		}
 	}
 	return s, s.startHelpers(ctx)
 }
 
 // startCluster builds this repository's programs while the control plane
 // starts: both take seconds, mostly on different resources.
-func (s *Stack) startCluster(ctx context.Context, appMesh string) error {
+func (s *Stack) startCluster(ctx context.Context, appMesh string, gitOps bool) error {
 	if appMesh == "" {
 		appMesh = "v1beta2"
 	}
@@ -95,11 +115,15 @@ func (s *Stack) startCluster(ctx context.Context, appMesh string) error {
 	if err != nil {
 		return err
 	}
-	crds = append(crds, filepath.Join(s.Root, "test", "crds", "appmesh", appMesh))
+	crds = append(crds, filepath.Join(s.Root, "test", "crds", "appmesh", appMesh), filepath.Join(s.Root, "test", "crds", "istio"))
 	built := make(chan error, 1)
 	go func() { built <- s.build(ctx) }()
 	start := time.Now()
-	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(s.Dir, "cluster"), CRDPaths: crds})
+	opts := cluster.Options{Dir: filepath.Join(s.Dir, "cluster"), CRDPaths: crds}
+	if gitOps {
+		opts.Users, opts.Audit = []string{flux.User}, true
+	}
+	c, err := cluster.Start(ctx, opts)
 	took := time.Since(start)
 	buildErr := <-built
 	if c != nil {
@@ -111,7 +135,7 @@ func (s *Stack) startCluster(ctx context.Context, appMesh string) error {
 	if buildErr != nil {
 		return buildErr
 	}
-	s.logf("Local control plane up in %.1fs (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; App Mesh %s CRDs)", took.Seconds(), appMesh)
+	s.logf("Local control plane up in %.1fs (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; Gateway API, Istio and App Mesh %s CRDs)", took.Seconds(), appMesh)
 	s.Client, err = c.Client(client.Options{Scheme: framework.NewScheme()})
 	return err
 }
@@ -174,13 +198,29 @@ func (s *Stack) StartOperator(provider, namespace string) (*framework.Operator, 
 		// App Mesh v1beta1 objects need a mesh; the seed's Canary names none.
 		flags = append(flags, "--mesh-name=global")
 	}
-	op, err := framework.RunOperator(s.Bins.Serin, s.Cluster.Kubeconfig, filepath.Join(s.Dir, "logs", "serin-"+namespace+".log"), flags...)
+	kubeconfig := s.Cluster.Kubeconfig
+	if s.OperatorKubeconfig != "" {
+		kubeconfig = s.OperatorKubeconfig
+	}
+	flags = append(flags, s.OperatorFlags...)
+	op, err := framework.RunOperator(s.Bins.Serin, kubeconfig, filepath.Join(s.Dir, "logs", "serin-"+namespace+".log"), flags...)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.operators = append(s.operators, op)
 	s.mu.Unlock()
+	// Its flagger_canary_weight and flagger_canary_status are what
+	// `serin replay` reads the live steps from.
+	if u, err := url.Parse(op.MetricsURL); err == nil {
+		if err := s.Prometheus.AddTarget(u.Host); err != nil {
+			return nil, fmt.Errorf("scrape the operator: %w", err)
+		}
+		up := fmt.Sprintf(`up{instance=%q} == 1`, u.Host)
+		if err := s.Prometheus.WaitForResult(context.Background(), up, 30*time.Second); err != nil {
+			return nil, fmt.Errorf("prometheus scrapes the operator at %s: %w", u.Host, err)
+		}
+	}
 	return op, nil
 }
 
@@ -212,6 +252,14 @@ func (s *Stack) Stop() (killed []int) {
 	if s.Prometheus != nil {
 		s.Prometheus.Stop()
 		s.Prometheus = nil
+	}
+	if s.Flux != nil {
+		s.Flux.Stop()
+		s.Flux = nil
+	}
+	if s.Git != nil {
+		s.Git.Stop()
+		s.Git = nil
 	}
 	if s.Cluster != nil {
 		s.Cluster.Stop()

@@ -80,12 +80,18 @@ func (r *release) serve(tr framework.Traffic) {
 // deploy changes the target's image: a new revision.
 func (r *release) deploy(image string) {
 	r.t.Helper()
+	deployImage(r.t, r.ns, image)
+}
+
+// deployImage changes the image of the target podinfo in ns.
+func deployImage(t *testing.T, ns, image string) {
+	t.Helper()
 	d := &appsv1.Deployment{}
-	framework.MustGet(r.t, r.ns, "podinfo", d)
+	framework.MustGet(t, ns, "podinfo", d)
 	patch := client.MergeFrom(d.DeepCopy())
 	d.Spec.Template.Spec.Containers[0].Image = image
-	if err := r.e.Client.Patch(context.Background(), d, patch); err != nil {
-		r.t.Fatal(err)
+	if err := framework.Get().Client.Patch(context.Background(), d, patch); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -161,10 +167,11 @@ func TestFailingCanaryIsRolledBack(t *testing.T) {
 	if got := r.weights.sequence(); !slices.Equal(got, []int{0}) {
 		t.Errorf("canary weights %v: a failing canary must never get traffic", got)
 	}
+	// Event webhooks are called in the background, after the routes moved.
 	for _, msg := range []string{"Rolling back podinfo." + r.ns + " failed checks threshold reached 5", "Canary failed! Scaling down podinfo." + r.ns} {
-		if !slices.Contains(sink.messages(), msg) {
-			t.Errorf("the event webhook did not receive %q; got %q", msg, sink.messages())
-		}
+		framework.Eventually(t, 10*time.Second, "the event webhook to receive "+msg, func(context.Context) (bool, string) {
+			return slices.Contains(sink.messages(), msg), fmt.Sprintf("received %q", sink.messages())
+		})
 	}
 	if la := c.Status.LastAnalysis; la == nil || len(la.Checks) == 0 || la.Checks[0].Value != "60.00" || la.Checks[0].Passed {
 		t.Errorf("status.lastAnalysis does not explain the halt: %+v", la)

@@ -35,7 +35,7 @@ func TestPrimaryAutoscalerFollowsTheTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	canary := framework.ReadObjects(t, "canary-migration.yaml")[0]
-	_ = unstructured.SetNestedField(canary.Object, "kubernetes", "spec", "provider")
+	_ = unstructured.SetNestedField(canary.Object, "gatewayapi:v1", "spec", "provider")
 	_ = unstructured.SetNestedMap(canary.Object, map[string]any{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": "podinfo"}, "spec", "autoscalerRef")
 	e.CreateObjects(t, ns, canary)
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)

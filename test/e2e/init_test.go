@@ -55,15 +55,25 @@ func TestSeedCanaryInitializes(t *testing.T) {
 	}
 }
 
-// Restarting the operator after initialization writes nothing.
-func TestRestartAfterInitializationWritesNothing(t *testing.T) {
-	t.Parallel()
+// initializedSeed starts an operator for a new namespace, creates the
+// seed's podinfo and v1beta1 Canary there, and waits until it is
+// Initialized.
+func initializedSeed(t *testing.T) (string, *framework.Operator) {
+	t.Helper()
 	e := framework.Get()
 	ns := e.Namespace(t)
 	op := e.StartOperator(t, "--namespace="+ns)
 	e.Apply(t, ns, "podinfo.yaml")
 	e.Apply(t, ns, "canary-v1beta1.yaml")
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
+	return ns, op
+}
+
+// Restarting the operator after initialization writes nothing.
+func TestRestartAfterInitializationWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ns, op := initializedSeed(t)
 	framework.Eventually(t, 30*time.Second, "the first operator to settle", op.Settled)
 	// The Deployment controller, not the operator, keeps writing the
 	// target's status until its pods are gone.
@@ -131,7 +141,7 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	for name, selects := range map[string]string{"podinfo": "podinfo-primary", "podinfo-primary": "podinfo-primary", "podinfo-canary": "podinfo"} {
 		svc := &corev1.Service{}
 		framework.MustGet(t, ns, name, svc)
-		framework.AssertOwned(t, svc, canary)
+		framework.AssertGenerated(t, svc, canary)
 		if svc.Spec.Selector["app"] != selects || len(svc.Spec.Selector) != 1 {
 			t.Errorf("service %s selects %v, want app=%s", name, svc.Spec.Selector, selects)
 		}
@@ -147,7 +157,7 @@ func assertInitialized(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	for _, svc := range []string{"podinfo", "podinfo-primary"} {
 		waitForEndpoints(t, ns, svc, len(pods.Items), true)
 	}
-	framework.AssertOwned(t, primary, canary)
+	framework.AssertGenerated(t, primary, canary)
 	cond := meta.FindStatusCondition(canary.Status.Conditions, flaggerv1.PromotedCondition)
 	if cond == nil || cond.Reason != "Initialized" {
 		t.Errorf("Promoted condition %+v, want reason Initialized", cond)
@@ -163,8 +173,8 @@ func assertConfigCopied(t *testing.T, ns string, canary *flaggerv1.Canary) {
 	if cm.Data["color"] != "#34577c" || string(secret.Data["token"]) != "s3cr3t" {
 		t.Errorf("config copies hold %v and %v", cm.Data, secret.Data)
 	}
-	framework.AssertOwned(t, cm, canary)
-	framework.AssertOwned(t, secret, canary)
+	framework.AssertGenerated(t, cm, canary)
+	framework.AssertGenerated(t, secret, canary)
 	if canary.Status.TrackedConfigs == nil || len(*canary.Status.TrackedConfigs) != 2 {
 		t.Errorf("status.trackedConfigs = %v, want configmap/podinfo-config and secret/podinfo-secret", canary.Status.TrackedConfigs)
 	}

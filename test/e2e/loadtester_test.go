@@ -96,7 +96,7 @@ func TestLoadTesterGateHoldsARollout(t *testing.T) {
 	e.StartOperator(t, "--namespace="+ns)
 	e.Apply(t, ns, "podinfo.yaml")
 	canary := framework.ReadObjects(t, "canary-migration.yaml")[0]
-	_ = unstructured.SetNestedField(canary.Object, "kubernetes", "spec", "provider")
+	_ = unstructured.SetNestedField(canary.Object, "gatewayapi:v1", "spec", "provider")
 	_ = unstructured.SetNestedSlice(canary.Object, []any{map[string]any{
 		"name": "approval", "type": "confirm-rollout", "url": lt.url + "/gate/check",
 	}}, "spec", "analysis", "webhooks")

@@ -9,6 +9,16 @@ import (
 	"github.com/serin-dev/serin/test/framework"
 )
 
-// The App Mesh v1beta2 CRDs are installed here; v1beta1's share their names
-// and get a cluster of their own in test/e2e/appmeshv1beta1.
-func TestMain(m *testing.M) { framework.Main(m, "e2e", "test/crds/appmesh/v1beta2") }
+// The App Mesh v1beta2 and Istio CRDs are installed here; App Mesh
+// v1beta1's share their names with v1beta2's and get a cluster of their own
+// in test/e2e/appmeshv1beta1, which also has no Istio. These tests exercise
+// everything the operator does with every resource but the leader-election
+// lease (test/operator), so every verb the generated ClusterRole grants on
+// them must show in the operator's requests.
+func TestMain(m *testing.M) {
+	framework.MainCheckingRBAC(m, "e2e", []string{
+		"canaries", "canaries/status", "canaries/finalizers", "metrictemplates",
+		"deployments", "horizontalpodautoscalers", "services", "configmaps", "secrets", "events",
+		"httproutes", "virtualnodes", "virtualrouters", "virtualservices", "destinationrules",
+	}, "test/crds/appmesh/v1beta2", "test/crds/istio")
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ func TestProblemsAreReportedAndRecoverable(t *testing.T) {
 		breakIt func(kind string, o map[string]any)
 		reason  string
 		message string
+		// stalled problems need a change: Stalled=True, no retries.
+		stalled bool
 		// fix repairs the problem.
 		fix func(t *testing.T, ns string)
 	}{
@@ -48,7 +51,7 @@ func TestProblemsAreReportedAndRecoverable(t *testing.T) {
 				spec["selector"] = map[string]any{"matchLabels": map[string]any{"tier": "web"}}
 				spec["template"].(map[string]any)["metadata"].(map[string]any)["labels"] = map[string]any{"tier": "web"}
 			},
-			reason:  "SelectorLabelMissing",
+			reason: "SelectorLabelMissing", stalled: true,
 			message: "deployment podinfo has none of the selector labels [app name app.kubernetes.io/name] in spec.selector.matchLabels",
 		},
 	}
@@ -59,7 +62,7 @@ func TestProblemsAreReportedAndRecoverable(t *testing.T) {
 			ns := e.Namespace(t)
 			e.StartOperator(t, "--namespace="+ns)
 			for _, o := range framework.ReadObjects(t, "podinfo.yaml") {
-				if contains(tc.skip, o.GetKind()) {
+				if slices.Contains(tc.skip, o.GetKind()) {
 					continue
 				}
 				if tc.breakIt != nil {
@@ -78,7 +81,9 @@ func TestProblemsAreReportedAndRecoverable(t *testing.T) {
 					return false, err.Error()
 				}
 				cond := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition)
-				return cond != nil && cond.Reason == tc.reason && strings.HasPrefix(cond.Message, msg), fmt.Sprintf("conditions %+v", c.Status.Conditions)
+				stalled := meta.IsStatusConditionTrue(c.Status.Conditions, flaggerv1.StalledCondition)
+				return cond != nil && cond.Reason == tc.reason && strings.HasPrefix(cond.Message, msg) && stalled == tc.stalled,
+					fmt.Sprintf("conditions %+v", c.Status.Conditions)
 			})
 			assertWarning(t, ns, tc.reason, msg)
 			if n := countPrimaries(t, ns); n != 0 {
@@ -100,15 +105,6 @@ func createOnly(t *testing.T, ns, kind string) {
 			framework.Get().CreateObjects(t, ns, o)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 func countPrimaries(t *testing.T, ns string) int {
@@ -140,4 +136,33 @@ func assertWarning(t *testing.T, ns, reason, prefix string) {
 		}
 		return false, fmt.Sprintf("%d events, none a Warning %s", len(events.Items), reason)
 	})
+}
+
+// A second Canary for a Deployment another Canary already releases is
+// refused, naming the first, and /metrics stays scrapable; once the first
+// is deleted, the second takes the Deployment over.
+func TestASecondCanaryForTheSameDeploymentIsRefused(t *testing.T) {
+	t.Parallel()
+	e := framework.Get()
+	ns, op := initializedSeed(t)
+	second := framework.ReadObjects(t, "canary-v1beta1.yaml")[0]
+	second.SetName("podinfo-again")
+	e.CreateObjects(t, ns, second)
+	framework.Eventually(t, 30*time.Second, "the second canary to be refused", func(ctx context.Context) (bool, string) {
+		c := &flaggerv1.Canary{}
+		if err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "podinfo-again"}, c); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.StalledCondition)
+		return cond != nil && cond.Reason == "TargetInUse" && strings.Contains(cond.Message, "already released by canary podinfo,"),
+			fmt.Sprintf("conditions %+v", c.Status.Conditions)
+	})
+	n, err := op.Series(context.Background(), "flagger_canary_weight", map[string]string{"namespace": ns})
+	if err != nil || n != 2 {
+		t.Errorf("flagger_canary_weight: %d series (%v), want 2: the target and its primary, once", n, err)
+	}
+	if err := e.Client.Delete(context.Background(), getCanary(t, ns)); err != nil {
+		t.Fatal(err)
+	}
+	waitForPhase(t, ns, "podinfo-again", flaggerv1.CanaryPhaseInitialized, 90*time.Second)
 }

@@ -3,11 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,6 +77,12 @@ func TestKillingTheOperatorAtEveryStepChangesNothing(t *testing.T) {
 			// hooks are delivered at least once: a kill between a hook call and
 			// the status write repeats the step, as in any controller; their
 			// payload's checksum lets receivers tell repeats apart.
+			// The post-rollout webhooks are called once the routes are back on
+			// the primary, and recorded as called in the status.
+			framework.Eventually(t, 30*time.Second, "the post-rollout webhooks to be called", func(context.Context) (bool, string) {
+				c := getCanary(t, r.ns)
+				return c.Status.PendingPostRollout == "", "status.pendingPostRollout " + c.Status.PendingPostRollout
+			})
 			got := hooks.counts()
 			if got["confirm-promotion"] != tc.promotions || got["pre-rollout"] < 1 || got["post-rollout"] < 1 {
 				t.Errorf("webhook calls %v, want confirm-promotion %d and pre-/post-rollout at least once", got, tc.promotions)
@@ -114,23 +116,11 @@ func watchSteps(t *testing.T, ns string) <-chan flaggerv1.CanaryPhase {
 	return out
 }
 
-// hookCounter is a webhook server that approves everything and counts
-// calls by path.
-type hookCounter struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	calls map[string]int
-}
+// hookCounter counts the calls of a canary's webhooks by type.
+type hookCounter struct{ *framework.HookReceiver }
 
 func newHookCounter(t *testing.T) *hookCounter {
-	h := &hookCounter{calls: map[string]int{}}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		h.calls[strings.TrimPrefix(r.URL.Path, "/")]++
-		h.mu.Unlock()
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
+	return &hookCounter{framework.NewHookReceiver(t)}
 }
 
 // register adds the counter's pre-rollout, confirm-promotion and
@@ -138,17 +128,9 @@ func newHookCounter(t *testing.T) *hookCounter {
 func (h *hookCounter) register(o map[string]any) {
 	var hooks []any
 	for _, typ := range []string{"pre-rollout", "confirm-promotion", "post-rollout"} {
-		hooks = append(hooks, map[string]any{"name": typ, "type": typ, "url": h.srv.URL + "/" + typ})
+		hooks = append(hooks, map[string]any{"name": typ, "type": typ, "url": h.URL(typ)})
 	}
 	_ = unstructured.SetNestedSlice(o, hooks, "spec", "analysis", "webhooks")
 }
 
-func (h *hookCounter) counts() map[string]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range h.calls {
-		out[k] = v
-	}
-	return out
-}
+func (h *hookCounter) counts() map[string]int { return h.Calls() }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	networking "istio.io/api/networking/v1alpha3"
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +38,7 @@ type testPlane struct {
 func newTestPlane(t *testing.T, objs ...client.Object) testPlane {
 	t.Helper()
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme, istiov1beta1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +54,7 @@ func newTestPlane(t *testing.T, objs ...client.Object) testPlane {
 	reg := prometheus.NewRegistry()
 	return testPlane{reg: reg, dataPlane: &dataPlane{
 		resolver: &resolver{reader: cl, kinds: kinds}, endpoints: newEndpoints(cl), splitter: newSplitter(),
-		metrics: newEnvoyMetrics(reg), ledger: newLedger(), proxy: newProxy(u), log: slog.Default(),
+		metrics: newMeshMetrics(reg), ledger: newLedger(), proxy: newProxy(u), log: slog.Default(),
 	}}
 }
 
@@ -160,15 +162,41 @@ func httpRouteObjects(w int32) []client.Object {
 	}}
 }
 
+// istioObjects are the istio provider's VirtualService of the seed at
+// weight w; mutate changes its only route.
+func istioObjects(w int32, mutate ...func(h *networking.HTTPRoute)) []client.Object {
+	h := &networking.HTTPRoute{Route: []*networking.HTTPRouteDestination{
+		{Destination: &networking.Destination{Host: "podinfo-primary"}, Weight: 100 - w},
+		{Destination: &networking.Destination{Host: "podinfo-canary.test.svc.cluster.local"}, Weight: w},
+	}}
+	for _, m := range mutate {
+		m(h)
+	}
+	vs := &istiov1beta1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}}
+	vs.Spec.Hosts, vs.Spec.Gateways, vs.Spec.Http = []string{"podinfo"}, []string{"mesh"}, []*networking.HTTPRoute{h}
+	return []client.Object{vs}
+}
+
+// linkerdObjects are the linkerd provider's HTTPRoute: attached to the
+// apex Service, not named after a host.
+func linkerdObjects(w int32) []client.Object {
+	hr := httpRouteObjects(w)[0].(*gatewayv1.HTTPRoute)
+	hr.Name = "podinfo-split"
+	hr.Spec.ParentRefs = []gatewayv1.ParentReference{{Group: ptr.To(gatewayv1.Group("core")), Kind: ptr.To(gatewayv1.Kind("Service")), Name: "podinfo", Port: ptr.To(int32(9898))}}
+	return []client.Object{hr}
+}
+
 func TestDataPlaneSplitsByTheRoutingObject(t *testing.T) {
 	tests := map[string]struct {
 		// routing are the provider's objects, at canary weight 10; they
 		// win over the apex Service, which selects only primary pods.
 		routing []client.Object
 	}{
-		"App Mesh v1beta2 VirtualRouter":  {routing: v1beta2Objects(10)},
-		"App Mesh v1beta1 VirtualService": {routing: v1beta1Objects(10)},
-		"Gateway API HTTPRoute":           {routing: httpRouteObjects(10)},
+		"App Mesh v1beta2 VirtualRouter":   {routing: v1beta2Objects(10)},
+		"App Mesh v1beta1 VirtualService":  {routing: v1beta1Objects(10)},
+		"Gateway API HTTPRoute":            {routing: httpRouteObjects(10)},
+		"Istio VirtualService":             {routing: istioObjects(10)},
+		"Linkerd (HTTPRoute of a Service)": {routing: linkerdObjects(10)},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -266,4 +294,100 @@ func gatherRequests(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// An Istio route's matches pick the requests it takes; the A/B route sends
+// them to the canary and the rest falls through to the primary.
+func TestDataPlaneFollowsIstioMatches(t *testing.T) {
+	ab := istioObjects(0, func(h *networking.HTTPRoute) {
+		h.Match = []*networking.HTTPMatchRequest{
+			{Headers: map[string]*networking.StringMatch{"x-canary": {MatchType: &networking.StringMatch_Exact{Exact: "insider"}}}},
+			{QueryParams: map[string]*networking.StringMatch{"canary": {MatchType: &networking.StringMatch_Regex{Regex: "t.*"}}}},
+		}
+		h.Route[0].Weight, h.Route[1].Weight = 0, 100
+	})[0].(*istiov1beta1.VirtualService)
+	ab.Spec.Http = append(ab.Spec.Http, &networking.HTTPRoute{Route: []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "podinfo-primary"}}}})
+	p := newTestPlane(t, append(seedObjects(), ab)...)
+	for path, header := range map[string]string{"/?canary=true": "", "/": "insider", "/?canary=no": "outsider"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.Host = "podinfo.test"
+		if header != "" {
+			r.Header.Set("x-canary", header)
+		}
+		p.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if split := p.ledger.report().Split("podinfo.test"); split != (Split{Canary: 2, Primary: 1}) {
+		t.Errorf("split %+v, want the two matching requests on the canary and the other on the primary", split)
+	}
+}
+
+// An Istio mirror copies mirrorPercentage of the requests to the canary;
+// the copies are measured but not counted in the split.
+func TestDataPlaneMirrorsIstioRequests(t *testing.T) {
+	mirrored := istioObjects(0, func(h *networking.HTTPRoute) {
+		h.Mirror = &networking.Destination{Host: "podinfo-canary"}
+		h.MirrorPercentage = &networking.Percent{Value: 50}
+	})
+	p := newTestPlane(t, append(seedObjects(), mirrored...)...)
+	for range 10 {
+		if rec := p.get("podinfo.test", "/status/500"); rec.Code != 500 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	}
+	waitFor(t, func() bool { return gatherRequests(t, p.reg)["podinfo-7f8b5-ccccc/500"] == 5 })
+	r := p.ledger.report()
+	if split, copies := r.Split("podinfo.test"), r.Mirrored("podinfo.test", RoleCanary); split != (Split{Primary: 10}) || copies != 5 {
+		t.Errorf("split %+v with %d copies on the canary, want 10 on the primary and 5 copies", split, copies)
+	}
+}
+
+// waitFor polls cond for up to 5 s: mirrored copies are answered after
+// the request that caused them.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDataPlaneExportsIstioAndLinkerdMetricsPerWorkload(t *testing.T) {
+	p := newTestPlane(t, append(seedObjects(), istioObjects(0)...)...)
+	p.get("podinfo-canary.test", "/status/500")
+	p.get("podinfo.test", "/")
+	want := map[string]float64{
+		`istio_requests_total{destination_workload="podinfo",destination_workload_namespace="test",reporter="destination",response_code="500"}`:                          1,
+		`istio_requests_total{destination_workload="podinfo-primary",destination_workload_namespace="test",reporter="destination",response_code="200"}`:                  1,
+		`response_total{classification="failure",deployment="podinfo",direction="inbound",namespace="test",pod="podinfo-7f8b5-ccccc",status_code="500"}`:                 1,
+		`response_total{classification="success",deployment="podinfo-primary",direction="inbound",namespace="test",pod="podinfo-primary-6c7d9-aaaaa",status_code="200"}`: 1,
+	}
+	mfs, err := p.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			key := name + "{" + strings.Join(labels, ",") + "}"
+			switch name {
+			case "istio_requests_total", "response_total":
+				got[key] = m.GetCounter().GetValue()
+			case "istio_request_duration_milliseconds", "response_latency_ms":
+				if m.GetHistogram().GetSampleCount() != 1 {
+					t.Errorf("%s has %d samples, want 1", key, m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("series\n%v\nwant\n%v", got, want)
+	}
 }

@@ -1,19 +1,24 @@
 // Package emulator is the mesh data-plane emulator of Serin's end-to-end
 // tests and demo. Pods in the local cluster are fake (kwok), so no request
-// can reach them; the emulator stands in for the Envoy sidecars of App Mesh
-// and for a Gateway API implementation, and for nothing else:
+// can reach them; the emulator stands in for the sidecars of App Mesh,
+// Istio and Linkerd and for a Gateway API implementation, and for nothing
+// else:
 //
 //   - it watches the routing objects the operator writes: App Mesh v1beta2
-//     VirtualServices and VirtualRouters, App Mesh v1beta1 VirtualServices
-//     and Gateway API HTTPRoutes, each only while its CRD is installed;
+//     VirtualServices and VirtualRouters, App Mesh v1beta1 VirtualServices,
+//     Istio VirtualServices and Gateway API HTTPRoutes (attached to
+//     gateways by hostname, or to a Service as Linkerd reads them), each
+//     only while its CRD is installed;
 //   - it serves the virtual hosts on one loopback port, routing by Host
 //     (podinfo.test, podinfo-canary.test:9898), and falls back to the
 //     Service <name>.<namespace> like kube-proxy;
-//   - it splits each request by the weights the routing object carries at
-//     that moment, picks a ready pod of the chosen Service round-robin, and
-//     forwards the request to one real backend (package podinfo) as that
-//     pod;
-//   - it exports the Envoy metrics the operator's queries read, labelled
+//   - it splits each request by the weights and matches the routing object
+//     carries at that moment, picks a ready pod of the chosen Service
+//     round-robin, and forwards the request to one real backend (package
+//     podinfo) as that pod; an Istio mirror gets a copy whose answer is
+//     dropped;
+//   - it exports, for every request, the series each mesh's proxy would
+//     report (Envoy's, Istio's and Linkerd's, see meshMetrics) labelled
 //     with that pod, and counts the requests per namespace, host,
 //     Deployment and role (primary or canary) for tests (/debug/traffic,
 //     FetchReport).
@@ -31,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -80,7 +86,7 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, gatewayv1.Install, appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme,
+		clientgoscheme.AddToScheme, gatewayv1.Install, appmeshv1beta2.AddToScheme, appmeshv1beta1.AddToScheme, istiov1beta1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {
 			return nil, err
@@ -108,7 +114,7 @@ func New(cfg Config) (*Emulator, error) {
 		resolver:  &resolver{reader: c, kinds: e.kinds},
 		endpoints: newEndpoints(c),
 		splitter:  newSplitter(),
-		metrics:   newEnvoyMetrics(e.reg),
+		metrics:   newMeshMetrics(e.reg),
 		ledger:    newLedger(),
 		proxy:     newProxy(cfg.Backend),
 		log:       cfg.Log,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"time"
@@ -16,6 +17,19 @@ import (
 // destination is where one request goes.
 type destination struct {
 	host    string
+	service string
+	ep      endpoint
+	// shadow, if set, gets a copy of the request.
+	shadow *endpointOf
+	// edits are the route's; response the target's own response edits;
+	// matched the path prefix the route matched.
+	edits    edits
+	response headerEdits
+	matched  string
+}
+
+// endpointOf is a pod chosen behind a Service.
+type endpointOf struct {
 	service string
 	ep      endpoint
 }
@@ -35,7 +49,7 @@ type dataPlane struct {
 	resolver  *resolver
 	endpoints *endpoints
 	splitter  *splitter
-	metrics   *envoyMetrics
+	metrics   *meshMetrics
 	ledger    *ledger
 	proxy     *httputil.ReverseProxy
 	log       *slog.Logger
@@ -74,11 +88,15 @@ func (d *dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := TrafficKey{Namespace: dest.ep.namespace, Host: dest.host, Deployment: dest.ep.deployment, Role: roleOf(dest.service)}
 	d.ledger.sent(key)
+	if dest.shadow != nil {
+		d.mirror(r, dest.host, *dest.shadow)
+	}
 	out := r.Clone(r.Context())
+	dest.edits.applyRequest(out, dest.matched)
 	out.Header.Set(podinfo.PodHeader, dest.ep.pod)
 	out.Header.Set(podinfo.ImageHeader, dest.ep.image)
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-	d.proxy.ServeHTTP(rec, out)
+	d.proxy.ServeHTTP(&editingWriter{statusRecorder: rec, edits: []headerEdits{dest.edits.response, dest.response}}, out)
 	if r.Context().Err() != nil {
 		// The client gave up (hey stopping): Envoy would report no
 		// response code for the request, and neither does the emulator.
@@ -99,7 +117,7 @@ func (d *dataPlane) route(r *http.Request) (destination, error) {
 	if t == nil {
 		return destination{}, &routeError{http.StatusNotFound, fmt.Sprintf("no virtual service for host %q", host)}
 	}
-	rt, ok := t.find(r)
+	rt, matched, ok := t.find(r)
 	if !ok {
 		return destination{}, &routeError{http.StatusNotFound, fmt.Sprintf("no route of %s matches %s %s", t.source, r.Method, r.URL.Path)}
 	}
@@ -115,7 +133,44 @@ func (d *dataPlane) route(r *http.Request) (destination, error) {
 	if !ok {
 		return destination{}, &routeError{http.StatusServiceUnavailable, "no healthy upstream"}
 	}
-	return destination{host: host, service: svc, ep: ep}, nil
+	dest := destination{host: host, service: svc, ep: ep, edits: rt.edits, response: rt.targets[i].response, matched: matched}
+	if m := rt.mirror; m != nil && d.splitter.pick(t.source+"/"+rt.name+"/mirror", mirrorShare(m.percent)) == 0 {
+		if sep, ok, err := d.endpoints.pick(r.Context(), t.namespace, m.service); err == nil && ok {
+			dest.shadow = &endpointOf{service: m.service, ep: sep}
+		}
+	}
+	return dest, nil
+}
+
+// mirrorShare splits requests into those copied (the first target) and
+// the others, in per-mille so fractional percentages count.
+func mirrorShare(percent float64) []target {
+	copied := int64(percent * 10)
+	return []target{{service: "mirrored", weight: copied}, {service: "not mirrored", weight: 1000 - copied}}
+}
+
+// mirror sends a copy of r to the shadow pod and drops its answer, as
+// Envoy does: the copy's Host gets the -shadow suffix, and its answer is
+// measured and recorded but never reaches the client. The copy has no
+// body; the load tests that mirror send none.
+func (d *dataPlane) mirror(r *http.Request, host string, shadow endpointOf) {
+	key := TrafficKey{Namespace: shadow.ep.namespace, Host: host, Deployment: shadow.ep.deployment, Role: roleOf(shadow.service), Mirrored: true}
+	d.ledger.sent(key)
+	// The copy outlives the client's request, within a bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	out := r.Clone(ctx)
+	out.Body, out.ContentLength = http.NoBody, 0
+	out.Host = r.Host + "-shadow"
+	out.Header.Set(podinfo.PodHeader, shadow.ep.pod)
+	out.Header.Set(podinfo.ImageHeader, shadow.ep.image)
+	go func() {
+		defer cancel()
+		start := time.Now()
+		rec := httptest.NewRecorder()
+		d.proxy.ServeHTTP(rec, out)
+		d.metrics.observe(shadow.ep, rec.Code, time.Since(start))
+		d.ledger.answered(key, rec.Code)
+	}()
 }
 
 // statusRecorder remembers the response code.

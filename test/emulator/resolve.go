@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,6 +38,7 @@ func newRoutingKinds() []*routingKind {
 		{gvk: appmeshv1beta2.GroupVersion.WithKind("VirtualRouter")},
 		{gvk: appmeshv1beta2.GroupVersion.WithKind("VirtualService"), find: v1beta2Table},
 		{gvk: appmeshv1beta1.GroupVersion.WithKind("VirtualService"), find: v1beta1Table},
+		{gvk: istiov1beta1.SchemeGroupVersion.WithKind("VirtualService"), find: istioTable},
 		{gvk: gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"), find: httpRouteTable},
 	}
 }

@@ -28,14 +28,28 @@ type route struct {
 	// matches are alternatives; none matches every request.
 	matches []match
 	targets []target
+	// mirror, if set, gets a copy of a share of the route's requests.
+	mirror *mirror
+	// edits change the route's requests and their answers.
+	edits edits
+}
+
+// mirror is where a route copies requests to (Istio's mirror), and the
+// percentage of requests copied.
+type mirror struct {
+	service string
+	percent float64
 }
 
 // match is one set of request criteria that must all hold.
 type match struct {
-	// prefix of the path; exact, if set, is the whole path.
-	prefix, exact string
-	method        string
-	headers       []headerMatch
+	// prefix of the path; exact, if set, is the whole path; pathRegex, if
+	// set, must match the whole path.
+	prefix, exact, pathRegex string
+	method                   string
+	headers                  []headerMatch
+	// query matches the URL's query parameters, by name.
+	query []headerMatch
 }
 
 // headerMatch matches one header value in one of App Mesh's or Gateway
@@ -52,6 +66,9 @@ type headerMatch struct {
 type target struct {
 	service string
 	weight  int64
+	// response edits the answers of this target (Gateway API backend
+	// filters, Istio destination headers), after the route's.
+	response headerEdits
 }
 
 // noPriority sorts routes without a priority after those with one.
@@ -62,26 +79,27 @@ func sortRoutes(rs []route) {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].priority < rs[j].priority })
 }
 
-// find returns the first route that matches r.
-func (t *table) find(r *http.Request) (route, bool) {
+// find returns the first route that matches r, and the path prefix of the
+// match that took it ("" for none or another kind of path match).
+func (t *table) find(r *http.Request) (route, string, bool) {
 	for _, rt := range t.routes {
-		if rt.matchesRequest(r) {
-			return rt, true
+		if prefix, ok := rt.matchesRequest(r); ok {
+			return rt, prefix, true
 		}
 	}
-	return route{}, false
+	return route{}, "", false
 }
 
-func (rt route) matchesRequest(r *http.Request) bool {
+func (rt route) matchesRequest(r *http.Request) (prefix string, ok bool) {
 	if len(rt.matches) == 0 {
-		return true
+		return "", true
 	}
 	for _, m := range rt.matches {
 		if m.matchesRequest(r) {
-			return true
+			return m.prefix, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func (m match) matchesRequest(r *http.Request) bool {
@@ -92,9 +110,16 @@ func (m match) matchesRequest(r *http.Request) bool {
 		return false
 	case m.method != "" && !strings.EqualFold(m.method, r.Method):
 		return false
+	case m.pathRegex != "" && !fullMatch(m.pathRegex, r.URL.Path):
+		return false
 	}
 	for _, h := range m.headers {
 		if !h.matchesRequest(r) {
+			return false
+		}
+	}
+	for _, q := range m.query {
+		if !q.matchesQuery(r) {
 			return false
 		}
 	}
@@ -103,6 +128,13 @@ func (m match) matchesRequest(r *http.Request) bool {
 
 func (h headerMatch) matchesRequest(r *http.Request) bool {
 	v, present := r.Header[http.CanonicalHeaderKey(h.name)]
+	ok := present && h.matchesValue(strings.Join(v, ","))
+	return ok != h.invert
+}
+
+// matchesQuery matches the query parameter named h.name.
+func (h headerMatch) matchesQuery(r *http.Request) bool {
+	v, present := r.URL.Query()[h.name]
 	ok := present && h.matchesValue(strings.Join(v, ","))
 	return ok != h.invert
 }
@@ -116,10 +148,16 @@ func (h headerMatch) matchesValue(v string) bool {
 	case h.suffix != nil:
 		return strings.HasSuffix(v, *h.suffix)
 	case h.regex != nil:
-		re, err := regexp.Compile("^(?:" + *h.regex + ")$")
-		return err == nil && re.MatchString(v)
+		return fullMatch(*h.regex, v)
 	default:
 		// A header match without a value matches the header's presence.
 		return true
 	}
+}
+
+// fullMatch reports whether the regular expression matches all of v, as
+// Envoy's safe_regex does.
+func fullMatch(expr, v string) bool {
+	re, err := regexp.Compile("^(?:" + expr + ")$")
+	return err == nil && re.MatchString(v)
 }

@@ -27,6 +27,9 @@ type TrafficKey struct {
 	// Role is RolePrimary or RoleCanary when the request was routed to a
 	// <svc>-primary or <svc>-canary Service, else empty.
 	Role string `json:"role,omitempty"`
+	// Mirrored marks copies of requests (Istio mirroring), whose answers
+	// go nowhere; they do not count in Split.
+	Mirrored bool `json:"mirrored,omitempty"`
 }
 
 // TrafficCount is the number of requests of a key.
@@ -142,7 +145,7 @@ func (r Report) Split(host string) Split {
 	host = normalizeHost(host)
 	var s Split
 	for _, c := range r.Counts {
-		if c.Host != host {
+		if c.Host != host || c.Mirrored {
 			continue
 		}
 		switch c.Role {
@@ -153,6 +156,19 @@ func (r Report) Split(host string) Split {
 		}
 	}
 	return s
+}
+
+// Mirrored counts the copies of requests to host that were mirrored to
+// the pods of a role.
+func (r Report) Mirrored(host, role string) int64 {
+	host = normalizeHost(host)
+	var n int64
+	for _, c := range r.Counts {
+		if c.Host == host && c.Role == role && c.Mirrored {
+			n += c.Requests
+		}
+	}
+	return n
 }
 
 // Deployment sums the requests, to any host, that reached the pods of a

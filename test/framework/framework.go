@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,6 +43,8 @@ type Env struct {
 	Exporter *Exporter
 	// Prometheus is a real Prometheus server scraping Exporter.
 	Prometheus *Prometheus
+	// role is config/rbac/role.yaml, which the operator runs with.
+	role *operatorRole
 }
 
 // Main starts a cluster (and builds the operator), runs the tests and
@@ -49,10 +52,19 @@ type Env struct {
 // extraCRDs are installed beside Serin's and the Gateway API's, as paths
 // relative to the repository root (e.g. test/crds/appmesh/v1beta2).
 func Main(m *testing.M, name string, extraCRDs ...string) {
-	os.Exit(run(m, name, extraCRDs))
+	os.Exit(run(m, name, nil, extraCRDs))
 }
 
-func run(m *testing.M, name string, extraCRDs []string) int {
+// MainCheckingRBAC is Main for a package whose tests exercise everything
+// the operator does with the claimed resources (as named in RBAC rules,
+// e.g. "deployments", "canaries/status"): when all its tests ran, the
+// package fails if config/rbac/role.yaml grants a verb on them that the
+// operator never used (see rbac.go).
+func MainCheckingRBAC(m *testing.M, name string, claimed []string, extraCRDs ...string) {
+	os.Exit(run(m, name, claimed, extraCRDs))
+}
+
+func run(m *testing.M, name string, claimed, extraCRDs []string) int {
 	root, err := cluster.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -94,6 +106,15 @@ func run(m *testing.M, name string, extraCRDs []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	role, err := readOperatorRole(root)
+	if err == nil {
+		err = role.bindOperator(ctx, cl)
+	}
+	if err != nil {
+		c.Stop()
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	exporter, err := StartExporter()
 	if err != nil {
 		c.Stop()
@@ -106,8 +127,9 @@ func run(m *testing.M, name string, extraCRDs []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env = &Env{Cluster: c, Client: cl, Scheme: scheme, Root: root, Artifacts: artifacts, OperatorBin: bin, Exporter: exporter, Prometheus: prom}
+	env = &Env{Cluster: c, Client: cl, Scheme: scheme, Root: root, Artifacts: artifacts, OperatorBin: bin, Exporter: exporter, Prometheus: prom, role: role}
 	code := m.Run()
+	code = rbacReport(code, env.checkOperatorRequests(claimed, code == 0 && len(claimed) > 0 && fullRun()))
 	prom.Stop()
 	c.Stop()
 	if code == 0 {
@@ -148,6 +170,7 @@ func NewScheme() *runtime.Scheme {
 	_ = gatewayv1.Install(s)
 	_ = appmeshv1beta2.AddToScheme(s)
 	_ = appmeshv1beta1.AddToScheme(s)
+	_ = istiov1beta1.AddToScheme(s)
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -12,37 +13,12 @@ import (
 // Metric returns the sum of the samples of a counter or gauge exposed by
 // the operator whose labels include labels.
 func (o *Operator) Metric(ctx context.Context, name string, labels map[string]string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.MetricsURL, nil)
+	samples, err := o.series(ctx, name, labels)
 	if err != nil {
 		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return 0, fmt.Errorf("parse %s: %w", o.MetricsURL, err)
-	}
-	mf, ok := families[name]
-	if !ok {
-		return 0, nil
 	}
 	sum := 0.0
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		match := true
-		for k, v := range labels {
-			match = match && have[k] == v
-		}
-		if !match {
-			continue
-		}
+	for _, m := range samples {
 		switch {
 		case m.Counter != nil:
 			sum += m.GetCounter().GetValue()
@@ -69,4 +45,46 @@ func (o *Operator) Settled(ctx context.Context) (bool, string) {
 		return false, err.Error()
 	}
 	return done >= 1 && depth == 0 && active == 0, fmt.Sprintf("reconciles=%v queue=%v active=%v", done, depth, active)
+}
+
+// Series counts the series of a metric of any type whose labels include
+// labels; an error when /metrics does not answer 200 with valid text.
+func (o *Operator) Series(ctx context.Context, name string, labels map[string]string) (int, error) {
+	samples, err := o.series(ctx, name, labels)
+	return len(samples), err
+}
+
+func (o *Operator) series(ctx context.Context, name string, labels map[string]string) ([]*dto.Metric, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.MetricsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %s", o.MetricsURL, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", o.MetricsURL, err)
+	}
+	var out []*dto.Metric
+	for _, m := range families[name].GetMetric() {
+		have := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			have[lp.GetName()] = lp.GetValue()
+		}
+		match := true
+		for k, v := range labels {
+			match = match && have[k] == v
+		}
+		if match {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }

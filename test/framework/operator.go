@@ -25,11 +25,12 @@ type Operator struct {
 }
 
 // StartOperator runs the operator against the test cluster with extra
-// flags; it is stopped when the test ends.
+// flags, as the user config/rbac/role.yaml is bound to; it is stopped when
+// the test ends.
 func (e *Env) StartOperator(t testing.TB, flags ...string) *Operator {
 	t.Helper()
 	logPath := filepath.Join(e.Artifacts, fmt.Sprintf("operator-%s-%d.log", sanitize(t.Name()), time.Now().UnixNano()))
-	op, err := RunOperator(e.OperatorBin, e.Cluster.Kubeconfig, logPath, flags...)
+	op, err := RunOperator(e.OperatorBin, e.Cluster.OperatorKubeconfig, logPath, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,3 +77,6 @@ func sanitize(s string) string {
 		return r
 	}, s)
 }
+
+// Pid is the operator's process id.
+func (o *Operator) Pid() int { return o.cmd.Process.Pid }

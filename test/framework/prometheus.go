@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,6 +21,14 @@ type Prometheus struct {
 	URL  string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// bin, args and logPath start it again after Stop.
+	bin, logPath string
+	args         []string
+	// targetsPath lists the targets added after start (file_sd), which
+	// Prometheus reads again when the file changes.
+	targetsPath string
+	mu          sync.Mutex
+	added       []string
 }
 
 // StartPrometheus runs prometheus from PATH with its data and log under
@@ -39,7 +48,11 @@ func StartPrometheus(dir string, targets ...string) (*Prometheus, error) {
 		}
 		cfg += fmt.Sprintf("%q", t)
 	}
-	cfg += "]\n"
+	targetsPath := filepath.Join(dir, "targets.json")
+	if err := os.WriteFile(targetsPath, []byte("[]"), 0o644); err != nil {
+		return nil, err
+	}
+	cfg += fmt.Sprintf("]\n- job_name: added\n  file_sd_configs:\n  - files: [%q]\n    refresh_interval: 1s\n", targetsPath)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
@@ -50,25 +63,37 @@ func StartPrometheus(dir string, targets ...string) (*Prometheus, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		return nil, err
+	p := &Prometheus{
+		URL: "http://" + addr, bin: bin, logPath: filepath.Join(dir, "prometheus.log"), targetsPath: targetsPath,
+		args: []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr, "--log.level=warn"},
 	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start prometheus: %w", err)
-	}
-	p := &Prometheus{URL: "http://" + addr, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	if err := p.waitReady(); err != nil {
-		p.Stop()
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Start runs Prometheus (again, after Stop: same address and data) and
+// waits until it is ready.
+func (p *Prometheus) Start() error {
+	logFile, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start prometheus: %w", err)
+	}
+	p.cmd, p.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(p.done)
+	if err := p.waitReady(); err != nil {
+		p.Stop()
+		return err
+	}
+	return nil
 }
 
 func (p *Prometheus) waitReady() error {
@@ -100,6 +125,43 @@ func (p *Prometheus) Stop() {
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
+	}
+}
+
+// AddTarget scrapes host:port too, from now on (every second, like the
+// targets given at start), e.g. an operator's /metrics.
+func (p *Prometheus) AddTarget(target string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.added = append(p.added, target)
+	data, err := json.Marshal([]map[string][]string{{"targets": p.added}})
+	if err != nil {
+		return err
+	}
+	// Written whole and renamed, so Prometheus never reads half a file.
+	tmp := p.targetsPath + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.targetsPath)
+}
+
+// WaitForResult waits until an instant query returns a sample.
+func (p *Prometheus) WaitForResult(ctx context.Context, query string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, detail := p.HasResult(ctx, query)
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no result within %s: %s", timeout, detail)
+		case <-tick.C:
+		}
 	}
 }
 

@@ -37,7 +37,7 @@ func BenchmarkNewRevisionDetection(b *testing.B) {
 	b.Cleanup(rollback.Close)
 	canary := watchCanary(b, ns, "podinfo")
 	framework.Get().CreateObjects(b, ns, framework.ReadObjects(b, "podinfo.yaml")...)
-	framework.Get().CreateObjects(b, ns, withRollbackWebhook(b, framework.ReadObjects(b, "canary.yaml"), rollback.URL)...)
+	framework.Get().CreateObjects(b, ns, withWebhook(b, framework.ReadObjects(b, "canary.yaml"), flaggerv1.RollbackHook, rollback.URL)...)
 	canary.waitFor(b, 30*time.Second, "the canary to be Initialized", inPhase(flaggerv1.CanaryPhaseInitialized, ""))
 
 	detections := make([]time.Duration, 0, b.N)
@@ -53,19 +53,20 @@ func BenchmarkNewRevisionDetection(b *testing.B) {
 		detections = append(detections, detected.at.Sub(start))
 		canary.waitFor(b, 60*time.Second, "revision "+strconv.Itoa(i)+" to be rolled back", inPhase(flaggerv1.CanaryPhaseFailed, hash))
 	}
-	reportDetections(b, detections)
+	reportLatencies(b, detections, "detect")
 }
 
-// withRollbackWebhook adds a rollback webhook calling url to the canary
-// among objs: while url answers with success, every release is rolled back
-// at its first analysis run.
-func withRollbackWebhook(tb testing.TB, objs []*unstructured.Unstructured, url string) []*unstructured.Unstructured {
+// withWebhook gives the canary among objs one webhook of type typ calling
+// url. A rollback webhook answering with success rolls every release back
+// at its first analysis run; a confirm-rollout one answering 403 holds
+// every release.
+func withWebhook(tb testing.TB, objs []*unstructured.Unstructured, typ flaggerv1.HookType, url string) []*unstructured.Unstructured {
 	tb.Helper()
 	for _, o := range objs {
 		if o.GetKind() != "Canary" {
 			continue
 		}
-		hook := map[string]any{"name": "roll-back-every-release", "type": string(flaggerv1.RollbackHook), "url": url}
+		hook := map[string]any{"name": string(typ), "type": string(typ), "url": url}
 		if err := unstructured.SetNestedSlice(o.Object, []any{hook}, "spec", "analysis", "webhooks"); err != nil {
 			tb.Fatal(err)
 		}
@@ -90,9 +91,9 @@ func waitIdle(tb testing.TB, ns string, op *framework.Operator) {
 	framework.Eventually(tb, 30*time.Second, "the operator to settle", op.Settled)
 }
 
-// reportDetections adds the mean, median, 90th percentile and maximum of
-// the detection latencies to the benchmark's results, in milliseconds.
-func reportDetections(b *testing.B, d []time.Duration) {
+// reportLatencies adds the mean, median, 90th percentile and maximum of
+// latencies to the benchmark's results, in milliseconds per what.
+func reportLatencies(b *testing.B, d []time.Duration, what string) {
 	if len(d) == 0 {
 		return
 	}
@@ -104,11 +105,11 @@ func reportDetections(b *testing.B, d []time.Duration) {
 	ms := func(v time.Duration) float64 { return float64(v) / float64(time.Millisecond) }
 	// nearest rank: the smallest sample with at least p of them at or below
 	rank := func(p int) time.Duration { return d[(len(d)*p+99)/100-1] }
-	b.ReportMetric(ms(sum/time.Duration(len(d))), "ms/detect")
-	b.ReportMetric(ms(rank(50)), "p50-ms/detect")
-	b.ReportMetric(ms(rank(90)), "p90-ms/detect")
-	b.ReportMetric(ms(d[len(d)-1]), "max-ms/detect")
-	b.Logf("%d detections, sorted: %v", len(d), roundAll(d))
+	b.ReportMetric(ms(sum/time.Duration(len(d))), "ms/"+what)
+	b.ReportMetric(ms(rank(50)), "p50-ms/"+what)
+	b.ReportMetric(ms(rank(90)), "p90-ms/"+what)
+	b.ReportMetric(ms(d[len(d)-1]), "max-ms/"+what)
+	b.Logf("%d samples (%s), sorted: %v", len(d), what, roundAll(d))
 }
 
 func roundAll(d []time.Duration) []time.Duration {

@@ -29,6 +29,7 @@ const takeoverTimeout = 30 * time.Second
 func TestOnlyTheLeaderReconcilesAndTheFollowerTakesOver(t *testing.T) {
 	e := framework.Get()
 	ns := e.Namespace(t)
+	e.GrantLeaderElection(t, ns)
 	flags := []string{"--leader-elect", "--leader-election-namespace=" + ns, "--namespace=" + ns}
 	replicas := []*framework.Operator{e.StartOperator(t, flags...), e.StartOperator(t, flags...)}
 	leader, follower := waitForOneLeader(t, replicas)

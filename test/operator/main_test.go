@@ -9,4 +9,5 @@ import (
 	"github.com/serin-dev/serin/test/framework"
 )
 
-func TestMain(m *testing.M) { framework.Main(m, "operator") }
+// The leader-election test exercises the operator's lease permissions.
+func TestMain(m *testing.M) { framework.MainCheckingRBAC(m, "operator", []string{"leases"}) }

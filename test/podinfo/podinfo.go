@@ -34,12 +34,13 @@ type Server struct {
 	Version string
 }
 
-// Handler serves /, /version, /status/{code}, /delay/{seconds} and
-// /healthz.
+// Handler serves /, /version, /headers, /status/{code}, /delay/{seconds}
+// and /healthz.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.info)
 	mux.HandleFunc("GET /version", s.version)
+	mux.HandleFunc("GET /headers", headers)
 	mux.HandleFunc("/status/{code}", status)
 	mux.HandleFunc("/delay/{seconds}", delay)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -63,6 +64,19 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"version": s.versionOf(r), "hostname": hostnameOf(r)})
+}
+
+// headers answers with the request's headers, as podinfo's /headers does,
+// and the Host it was sent to (X-Forwarded-Host-less backends see it only
+// there), so a test sees what a route's filters changed.
+func headers(w http.ResponseWriter, r *http.Request) {
+	out := map[string][]string{"Host": {r.Host}}
+	for k, v := range r.Header {
+		if k != PodHeader && k != ImageHeader {
+			out[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // status answers with the code in the path, as podinfo's fault endpoint.

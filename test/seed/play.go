@@ -15,16 +15,17 @@ import (
 
 // maxShareDeviation is how far, in percentage points, the share of
 // load-test requests that reached canary pods may be from the weight.
-const maxShareDeviation = 5.0
+const maxShareDeviation = 2.0
 
 // minStepRequests is the fewest load-test requests a step must carry for
 // its share to mean anything.
 const minStepRequests = 20
 
-// Play runs the seed with one provider and checks both releases.
-func Play(t *testing.T, provider string) {
+// Play runs the seed with one provider, checks both releases and returns
+// the scenario for further checks.
+func Play(t *testing.T, provider string) *demo.Scenario {
 	ctx := context.Background()
-	sc := &demo.Scenario{Stack: stack, Provider: provider, Namespace: namespaceOf(provider), Timings: demo.FastTimings}
+	sc := &demo.Scenario{Stack: stack, Provider: provider, Namespace: Namespace(provider), Timings: demo.FastTimings}
 	if err := sc.Bootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
@@ -47,6 +48,7 @@ func Play(t *testing.T, provider string) {
 	if lines := sc.Operator.ErrorLines(); len(lines) > 0 {
 		t.Errorf("the operator logged errors:\n%s", strings.Join(lines, "\n"))
 	}
+	return sc
 }
 
 // checkPromotion: weights 5 … 50 on the routing object, each carried by

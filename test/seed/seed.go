@@ -35,6 +35,12 @@ var stack *demo.Stack
 // run if a process of the stack had to be killed. Logs are kept when a
 // test fails.
 func Main(m *testing.M, name, appMesh string) int {
+	return MainWith(m, name, demo.Options{AppMesh: appMesh})
+}
+
+// MainWith is Main with the stack's options (Dir and Log are set here):
+// test/gitops plays the seed on a stack with Flux.
+func MainWith(m *testing.M, name string, opts demo.Options) int {
 	ctrllog.SetLogger(logr.Discard())
 	dir, err := os.MkdirTemp("", "serin-"+name+"-")
 	if err != nil {
@@ -47,7 +53,8 @@ func Main(m *testing.M, name, appMesh string) int {
 	logf := func(f string, a ...any) {
 		fmt.Fprintf(os.Stderr, "[%s %5.1fs] %s\n", name, time.Since(start).Seconds(), fmt.Sprintf(f, a...))
 	}
-	st, err := demo.Start(ctx, demo.Options{Dir: dir, AppMesh: appMesh, Log: logf})
+	opts.Dir, opts.Log = dir, logf
+	st, err := demo.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the seed stack: %v\nlogs are kept in %s\n", err, dir)
 		return 1
@@ -67,7 +74,11 @@ func Main(m *testing.M, name, appMesh string) int {
 	return code
 }
 
-// namespaceOf gives each provider its own namespace in a shared cluster.
-func namespaceOf(provider string) string {
+// Stack is the stack Main started.
+func Stack() *demo.Stack { return stack }
+
+// Namespace is the namespace of a provider's scenario: each provider has
+// its own in a shared cluster.
+func Namespace(provider string) string {
 	return "seed-" + strings.NewReplacer(":", "-", ".", "-").Replace(provider)
 }

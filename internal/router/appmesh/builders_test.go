@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/gitops"
 	appmeshv1beta1 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta1"
 	appmeshv1beta2 "github.com/serin-dev/serin/internal/router/appmesh/apis/v1beta2"
 )
@@ -200,10 +201,15 @@ func assertSame(t *testing.T, what string, got, want any) {
 	}
 }
 
-// assertOwnedByCanary checks the controller owner reference.
-func assertOwnedByCanary(t *testing.T, obj client.Object) {
+// assertGeneratedByCanary checks what every generated object carries: the
+// canary's controller reference and the Flux markers.
+func assertGeneratedByCanary(t *testing.T, obj client.Object) {
 	t.Helper()
 	if !metav1.IsControlledBy(obj, newCanary()) {
 		t.Errorf("%T %s is not controlled by the canary: %+v", obj, obj.GetName(), obj.GetOwnerReferences())
+	}
+	a := obj.GetAnnotations()
+	if a[gitops.KustomizeReconcileKey] != "disabled" || a[gitops.HelmDriftDetectionKey] != "disabled" {
+		t.Errorf("%T %s annotations %v: want both Flux markers", obj, obj.GetName(), a)
 	}
 }

@@ -23,4 +23,6 @@
 // route at priority 20 that keeps all other traffic on the primary.
 package appmesh
 
-// +kubebuilder:rbac:groups=appmesh.k8s.aws,resources=virtualnodes;virtualrouters;virtualservices,verbs=get;list;watch;create;update;patch;delete
+// The routing objects are created, patched, and deleted when a canary
+// moves to another provider.
+// +kubebuilder:rbac:groups=appmesh.k8s.aws,resources=virtualnodes;virtualrouters;virtualservices,verbs=get;list;watch;create;patch;delete

@@ -90,10 +90,6 @@ func TestUnsupportedSettingsAreReportedWithTheirField(t *testing.T) {
 			opts:      []canaryOption{withABMatch(flaggerv1.HTTPMatchRequest{Method: &flaggerv1.StringMatch{Prefix: "P"}})},
 			wantField: "analysis.match[0].method",
 		},
-		"an A/B match with nothing App Mesh matches on": {
-			opts:      []canaryOption{withABMatch(flaggerv1.HTTPMatchRequest{SourceLabels: map[string]string{"app": "x"}})},
-			wantField: "analysis.match[0]",
-		},
 		"a timeout that is no duration": {opts: []canaryOption{withTimeout("soon")}, wantField: "spec.service.timeout"},
 		"a per-try timeout that is no duration": {
 			opts:      []canaryOption{withRetries(flaggerv1.HTTPRetry{Attempts: 1, PerTryTimeout: "0s"})},
@@ -112,7 +108,7 @@ func TestUnsupportedSettingsAreReportedWithTheirField(t *testing.T) {
 
 func TestANamedTargetPortMissingFromTheTargetIsReported(t *testing.T) {
 	cl := newCluster(t, true)
-	err := NewV1beta2(cl, cl.scheme).Reconcile(t.Context(), newCanary(withTargetPort(intstr.FromString("metrics"))))
+	err := NewV1beta2(cl, cl.scheme).Reconcile(t.Context(), newCanary(withTargetPort(intstr.FromString("metrics"))), initialWeights)
 	if err == nil || !strings.Contains(err.Error(), `spec.service.targetPort "metrics"`) {
 		t.Errorf("want an error naming the target port, got %v", err)
 	}

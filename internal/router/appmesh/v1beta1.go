@@ -52,9 +52,10 @@ func (r *V1beta1) meshName(c *flaggerv1.Canary) (string, error) {
 func (n names) serviceName(svc string) string { return svc + "." + n.namespace }
 
 // Reconcile creates or patches the virtual nodes, then the virtual
-// services that route to them. The listeners speak HTTP: v1beta1 routes
-// are HTTP routes.
-func (r *V1beta1) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
+// services that route to them; a missing apex virtual service is created
+// with the weights w. The listeners speak HTTP: v1beta1 routes are HTTP
+// routes.
+func (r *V1beta1) Reconcile(ctx context.Context, c *flaggerv1.Canary, w router.Weights) error {
 	mesh, err := r.meshName(c)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (r *V1beta1) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
 			return err
 		}
 	}
-	if err := r.reconcileApexService(ctx, c, mesh, n, s, pm); err != nil {
+	if err := r.reconcileApexService(ctx, c, mesh, n, s, pm, w); err != nil {
 		return err
 	}
 	return r.reconcileCanaryService(ctx, c, mesh, n, s, pm)
@@ -85,7 +86,7 @@ func (r *V1beta1) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
 // virtual node named after their Deployment.
 func (r *V1beta1) reconcileNode(ctx context.Context, c *flaggerv1.Canary, mesh, name string, pm appmeshv1beta1.PortMapping) error {
 	vn := &appmeshv1beta1.VirtualNode{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualNodeV1beta1, vn}, func(bool) error {
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualNodeV1beta1, Obj: vn}, func(bool) error {
 		vn.Spec.MeshName = mesh
 		vn.Spec.Listeners = []appmeshv1beta1.Listener{{PortMapping: pm}}
 		vn.Spec.ServiceDiscovery = &appmeshv1beta1.ServiceDiscovery{
@@ -97,11 +98,11 @@ func (r *V1beta1) reconcileNode(ctx context.Context, c *flaggerv1.Canary, mesh, 
 }
 
 // reconcileApexService writes the apex virtual service and its router,
-// keeping the weights it already carries.
-func (r *V1beta1) reconcileApexService(ctx context.Context, c *flaggerv1.Canary, mesh string, n names, s routeSettings, pm appmeshv1beta1.PortMapping) error {
+// keeping the weights it already carries; a new one gets initial.
+func (r *V1beta1) reconcileApexService(ctx context.Context, c *flaggerv1.Canary, mesh string, n names, s routeSettings, pm appmeshv1beta1.PortMapping, initial router.Weights) error {
 	vs := &appmeshv1beta1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: n.serviceName(n.apex), Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualServiceV1beta1, vs}, func(exists bool) error {
-		w := initialWeights
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualServiceV1beta1, Obj: vs}, func(exists bool) error {
+		w := initial
 		if cur, ok := v1beta1Weights(vs.Spec.Routes, n); exists && ok {
 			w = cur
 		}
@@ -119,7 +120,7 @@ func (r *V1beta1) reconcileApexService(ctx context.Context, c *flaggerv1.Canary,
 // sends everything to the canary.
 func (r *V1beta1) reconcileCanaryService(ctx context.Context, c *flaggerv1.Canary, mesh string, n names, s routeSettings, pm appmeshv1beta1.PortMapping) error {
 	vs := &appmeshv1beta1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: n.serviceName(n.canary), Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualServiceV1beta1, vs}, func(bool) error {
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualServiceV1beta1, Obj: vs}, func(bool) error {
 		vs.Spec.MeshName = mesh
 		vs.Spec.VirtualRouter = &appmeshv1beta1.VirtualRouter{
 			Name:      n.canary + "-router",
@@ -142,12 +143,12 @@ func (r *V1beta1) GetRoutes(ctx context.Context, c *flaggerv1.Canary) (router.We
 	n := namesOf(c)
 	name := n.serviceName(n.apex)
 	vs := &appmeshv1beta1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
-	found, err := get(ctx, r.client, object{virtualServiceV1beta1, vs}, false)
+	found, err := router.Get(ctx, r.client, router.Object{Kind: virtualServiceV1beta1, Obj: vs}, false)
 	if err != nil {
 		return router.Weights{}, err
 	}
 	if !found {
-		return router.Weights{}, fmt.Errorf("VirtualService %s not found: the canary's routing is not reconciled yet", name)
+		return router.Weights{}, router.NotReconciled("VirtualService", name)
 	}
 	w, ok := v1beta1Weights(vs.Spec.Routes, n)
 	if !ok {
@@ -169,28 +170,28 @@ func (r *V1beta1) writeWeights(ctx context.Context, c *flaggerv1.Canary, w route
 	n := namesOf(c)
 	name := n.serviceName(n.apex)
 	vs := &appmeshv1beta1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
-	o := object{virtualServiceV1beta1, vs}
-	found, err := get(ctx, r.client, o, finalize)
+	o := router.Object{Kind: virtualServiceV1beta1, Obj: vs}
+	found, err := router.Get(ctx, r.client, o, finalize)
 	if err != nil || (!found && finalize) {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("VirtualService %s not found: the canary's routing is not reconciled yet", name)
+		return router.NotReconciled("VirtualService", name)
 	}
 	before := vs.DeepCopy()
 	setV1beta1Weights(vs.Spec.Routes, n, w, finalize)
-	return patch(ctx, r.client, o, before)
+	return router.Patch(ctx, r.client, o, before)
 }
 
 // Cleanup deletes the canary's App Mesh v1beta1 objects.
 func (r *V1beta1) Cleanup(ctx context.Context, c *flaggerv1.Canary) error {
 	n := namesOf(c)
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: c.Namespace} }
-	return deleteOwned(ctx, r.client, c, []object{
-		{virtualServiceV1beta1, &appmeshv1beta1.VirtualService{ObjectMeta: meta(n.serviceName(n.apex))}},
-		{virtualServiceV1beta1, &appmeshv1beta1.VirtualService{ObjectMeta: meta(n.serviceName(n.canary))}},
-		{virtualNodeV1beta1, &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.apex)}},
-		{virtualNodeV1beta1, &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.primary)}},
-		{virtualNodeV1beta1, &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.canary)}},
+	return router.DeleteOwned(ctx, r.client, c, []router.Object{
+		{Kind: virtualServiceV1beta1, Obj: &appmeshv1beta1.VirtualService{ObjectMeta: meta(n.serviceName(n.apex))}},
+		{Kind: virtualServiceV1beta1, Obj: &appmeshv1beta1.VirtualService{ObjectMeta: meta(n.serviceName(n.canary))}},
+		{Kind: virtualNodeV1beta1, Obj: &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.apex)}},
+		{Kind: virtualNodeV1beta1, Obj: &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.primary)}},
+		{Kind: virtualNodeV1beta1, Obj: &appmeshv1beta1.VirtualNode{ObjectMeta: meta(n.canary)}},
 	})
 }

@@ -30,7 +30,7 @@ func reconcileV1beta1(t *testing.T, c *flaggerv1.Canary) (*V1beta1, cluster) {
 	t.Helper()
 	cl := newCluster(t, true)
 	r := NewV1beta1(cl, cl.scheme, "global")
-	if err := r.Reconcile(context.Background(), c); err != nil {
+	if err := r.Reconcile(context.Background(), c, initialWeights); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
 	return r, cl
@@ -48,7 +48,7 @@ func TestV1beta1ReconcileWritesTheSeedsObjects(t *testing.T) {
 	http := mesh.PortMapping{Port: 9898, Protocol: "http"}
 	for _, name := range []string{"podinfo", "podinfo-primary", "podinfo-canary"} {
 		vn := mustGet(t, cl, name, &mesh.VirtualNode{})
-		assertOwnedByCanary(t, vn)
+		assertGeneratedByCanary(t, vn)
 		assertSame(t, "VirtualNode "+name, vn.Spec, mesh.VirtualNodeSpec{
 			MeshName:         "global",
 			Listeners:        []mesh.Listener{{PortMapping: http}},
@@ -56,7 +56,7 @@ func TestV1beta1ReconcileWritesTheSeedsObjects(t *testing.T) {
 		})
 	}
 	apex := mustGet(t, cl, "podinfo.test", &mesh.VirtualService{})
-	assertOwnedByCanary(t, apex)
+	assertGeneratedByCanary(t, apex)
 	assertSame(t, "VirtualService podinfo.test", apex.Spec, mesh.VirtualServiceSpec{
 		MeshName:      "global",
 		VirtualRouter: &mesh.VirtualRouter{Name: "podinfo-router", Listeners: []mesh.VirtualRouterListener{{PortMapping: http}}},
@@ -65,7 +65,7 @@ func TestV1beta1ReconcileWritesTheSeedsObjects(t *testing.T) {
 			mesh.WeightedTarget{VirtualNodeName: "podinfo-canary", Weight: 0})},
 	})
 	canary := mustGet(t, cl, "podinfo-canary.test", &mesh.VirtualService{})
-	assertOwnedByCanary(t, canary)
+	assertGeneratedByCanary(t, canary)
 	assertSame(t, "VirtualService podinfo-canary.test", canary.Spec, mesh.VirtualServiceSpec{
 		MeshName:      "global",
 		VirtualRouter: &mesh.VirtualRouter{Name: "podinfo-canary-router", Listeners: []mesh.VirtualRouterListener{{PortMapping: http}}},
@@ -88,7 +88,7 @@ func TestV1beta1MeshNameComesFromTheSpecOrTheOperatorFlag(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := newCluster(t, true)
-			err := NewV1beta1(cl, cl.scheme, tc.flagMesh).Reconcile(context.Background(), seedCanary(withMeshName(tc.specMesh)))
+			err := NewV1beta1(cl, cl.scheme, tc.flagMesh).Reconcile(context.Background(), seedCanary(withMeshName(tc.specMesh)), initialWeights)
 			if tc.want == "" {
 				if !errors.Is(err, ErrNoMeshName) || !strings.Contains(err.Error(), "spec.service.meshName") || !strings.Contains(err.Error(), "--mesh-name") {
 					t.Errorf("want ErrNoMeshName naming spec.service.meshName and --mesh-name, got %v", err)
@@ -140,7 +140,7 @@ func TestV1beta1SetRoutesIsReadBackAndKeptByReconcile(t *testing.T) {
 	}
 	rv := mustGet(t, cl, "podinfo.test", &mesh.VirtualService{}).ResourceVersion
 	writes := cl.writes.Load()
-	if err := r.Reconcile(ctx, seedCanary()); err != nil {
+	if err := r.Reconcile(ctx, seedCanary(), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	if n := cl.writes.Load() - writes; n != 0 {
@@ -163,7 +163,7 @@ func TestV1beta1ReconcileKeepsTheAppMeshControllersStatus(t *testing.T) {
 	if err := cl.Status().Update(ctx, vs); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Reconcile(ctx, seedCanary(withURIPrefix("/v2"))); err != nil {
+	if err := r.Reconcile(ctx, seedCanary(withURIPrefix("/v2")), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	vs = mustGet(t, cl, "podinfo.test", &mesh.VirtualService{})
@@ -218,7 +218,7 @@ func TestV1beta1ReportsMissingAppMeshKinds(t *testing.T) {
 	cl := newCluster(t, false)
 	r := NewV1beta1(cl, cl.scheme, "global")
 	var missing *router.MissingKindError
-	if err := r.Reconcile(ctx, seedCanary()); !errors.As(err, &missing) || missing.APIVersion != "appmesh.k8s.aws/v1beta1" {
+	if err := r.Reconcile(ctx, seedCanary(), initialWeights); !errors.As(err, &missing) || missing.APIVersion != "appmesh.k8s.aws/v1beta1" {
 		t.Errorf("reconcile: want a MissingKindError for appmesh.k8s.aws/v1beta1, got %v", err)
 	}
 	if _, err := r.GetRoutes(ctx, seedCanary()); !errors.As(err, &missing) || missing.Kind != "VirtualService" {

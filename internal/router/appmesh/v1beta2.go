@@ -39,8 +39,9 @@ func NewV1beta2(cl client.Client, scheme *runtime.Scheme) *V1beta2 {
 }
 
 // Reconcile creates or patches the virtual nodes, then the routers, then
-// the services, so that every reference points at an existing object.
-func (r *V1beta2) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
+// the services, so that every reference points at an existing object; a
+// missing apex router is created with the weights w.
+func (r *V1beta2) Reconcile(ctx context.Context, c *flaggerv1.Canary, w router.Weights) error {
 	target, err := getTarget(ctx, r.client, c)
 	if err != nil {
 		return err
@@ -68,7 +69,7 @@ func (r *V1beta2) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
 			return r.reconcileNode(ctx, c, n.primary, map[string]string{key: workload.PrimaryName(value)}, pm)
 		},
 		func() error { return r.reconcileNode(ctx, c, n.canary, map[string]string{key: value}, pm) },
-		func() error { return r.reconcileApexRouter(ctx, c, n, s, pm) },
+		func() error { return r.reconcileApexRouter(ctx, c, n, s, pm, w) },
 		func() error { return r.reconcileCanaryRouter(ctx, c, n, s, pm) },
 		func() error { return r.reconcileService(ctx, c, n.apex, n.apex) },
 		func() error { return r.reconcileService(ctx, c, n.canary, n.canary) },
@@ -85,7 +86,7 @@ func (r *V1beta2) Reconcile(ctx context.Context, c *flaggerv1.Canary) error {
 // name resolves to its pods.
 func (r *V1beta2) reconcileNode(ctx context.Context, c *flaggerv1.Canary, name string, selector map[string]string, pm appmeshv1beta2.PortMapping) error {
 	vn := &appmeshv1beta2.VirtualNode{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualNodeV1beta2, vn}, func(bool) error {
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualNodeV1beta2, Obj: vn}, func(bool) error {
 		vn.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
 		vn.Spec.Listeners = []appmeshv1beta2.Listener{{PortMapping: pm}}
 		vn.Spec.ServiceDiscovery = &appmeshv1beta2.ServiceDiscovery{
@@ -97,11 +98,11 @@ func (r *V1beta2) reconcileNode(ctx context.Context, c *flaggerv1.Canary, name s
 }
 
 // reconcileApexRouter writes the router that splits the apex service's
-// traffic, keeping the weights it already carries.
-func (r *V1beta2) reconcileApexRouter(ctx context.Context, c *flaggerv1.Canary, n names, s routeSettings, pm appmeshv1beta2.PortMapping) error {
+// traffic, keeping the weights it already carries; a new one gets initial.
+func (r *V1beta2) reconcileApexRouter(ctx context.Context, c *flaggerv1.Canary, n names, s routeSettings, pm appmeshv1beta2.PortMapping, initial router.Weights) error {
 	vr := &appmeshv1beta2.VirtualRouter{ObjectMeta: metav1.ObjectMeta{Name: n.apex, Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualRouterV1beta2, vr}, func(exists bool) error {
-		w := initialWeights
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualRouterV1beta2, Obj: vr}, func(exists bool) error {
+		w := initial
 		if cur, ok := v1beta2Weights(vr.Spec.Routes, n); exists && ok {
 			w = cur
 		}
@@ -115,7 +116,7 @@ func (r *V1beta2) reconcileApexRouter(ctx context.Context, c *flaggerv1.Canary, 
 // always sends everything to the canary.
 func (r *V1beta2) reconcileCanaryRouter(ctx context.Context, c *flaggerv1.Canary, n names, s routeSettings, pm appmeshv1beta2.PortMapping) error {
 	vr := &appmeshv1beta2.VirtualRouter{ObjectMeta: metav1.ObjectMeta{Name: n.canary, Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualRouterV1beta2, vr}, func(bool) error {
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualRouterV1beta2, Obj: vr}, func(bool) error {
 		vr.Spec.Listeners = []appmeshv1beta2.VirtualRouterListener{{PortMapping: pm}}
 		target := []appmeshv1beta2.WeightedTarget{{VirtualNodeRef: &appmeshv1beta2.VirtualNodeReference{Name: n.canary}, Weight: 100}}
 		vr.Spec.Routes = []appmeshv1beta2.Route{s.v1beta2Route(n.canaryRoute(), requestMatch{}, target)}
@@ -127,7 +128,7 @@ func (r *V1beta2) reconcileCanaryRouter(ctx context.Context, c *flaggerv1.Canary
 // <name>.<namespace>, the name clients call, backed by a router.
 func (r *V1beta2) reconcileService(ctx context.Context, c *flaggerv1.Canary, name, routerName string) error {
 	vs := &appmeshv1beta2.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
-	return apply(ctx, r.client, r.scheme, c, object{virtualServiceV1beta2, vs}, func(bool) error {
+	return router.Apply(ctx, r.client, r.scheme, c, router.Object{Kind: virtualServiceV1beta2, Obj: vs}, func(bool) error {
 		vs.Spec.AWSName = ptr.To(name + "." + c.Namespace)
 		vs.Spec.Provider = appmeshv1beta2.VirtualServiceProvider{
 			VirtualRouter: &appmeshv1beta2.VirtualRouterServiceProvider{
@@ -148,12 +149,12 @@ func (r *V1beta2) SetRoutes(ctx context.Context, c *flaggerv1.Canary, w router.W
 func (r *V1beta2) GetRoutes(ctx context.Context, c *flaggerv1.Canary) (router.Weights, error) {
 	n := namesOf(c)
 	vr := &appmeshv1beta2.VirtualRouter{ObjectMeta: metav1.ObjectMeta{Name: n.apex, Namespace: c.Namespace}}
-	found, err := get(ctx, r.client, object{virtualRouterV1beta2, vr}, false)
+	found, err := router.Get(ctx, r.client, router.Object{Kind: virtualRouterV1beta2, Obj: vr}, false)
 	if err != nil {
 		return router.Weights{}, err
 	}
 	if !found {
-		return router.Weights{}, fmt.Errorf("VirtualRouter %s not found: the canary's routing is not reconciled yet", n.apex)
+		return router.Weights{}, router.NotReconciled("VirtualRouter", n.apex)
 	}
 	w, ok := v1beta2Weights(vr.Spec.Routes, n)
 	if !ok {
@@ -175,29 +176,29 @@ func (r *V1beta2) Finalize(ctx context.Context, c *flaggerv1.Canary) error {
 func (r *V1beta2) writeWeights(ctx context.Context, c *flaggerv1.Canary, w router.Weights, finalize bool) error {
 	n := namesOf(c)
 	vr := &appmeshv1beta2.VirtualRouter{ObjectMeta: metav1.ObjectMeta{Name: n.apex, Namespace: c.Namespace}}
-	o := object{virtualRouterV1beta2, vr}
-	found, err := get(ctx, r.client, o, finalize)
+	o := router.Object{Kind: virtualRouterV1beta2, Obj: vr}
+	found, err := router.Get(ctx, r.client, o, finalize)
 	if err != nil || (!found && finalize) {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("VirtualRouter %s not found: the canary's routing is not reconciled yet", n.apex)
+		return router.NotReconciled("VirtualRouter", n.apex)
 	}
 	before := vr.DeepCopy()
 	setV1beta2Weights(vr.Spec.Routes, n, w, finalize)
-	return patch(ctx, r.client, o, before)
+	return router.Patch(ctx, r.client, o, before)
 }
 
 // Cleanup deletes the canary's App Mesh v1beta2 objects.
 func (r *V1beta2) Cleanup(ctx context.Context, c *flaggerv1.Canary) error {
 	n := namesOf(c)
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: c.Namespace} }
-	return deleteOwned(ctx, r.client, c, []object{
-		{virtualServiceV1beta2, &appmeshv1beta2.VirtualService{ObjectMeta: meta(n.apex)}},
-		{virtualServiceV1beta2, &appmeshv1beta2.VirtualService{ObjectMeta: meta(n.canary)}},
-		{virtualRouterV1beta2, &appmeshv1beta2.VirtualRouter{ObjectMeta: meta(n.apex)}},
-		{virtualRouterV1beta2, &appmeshv1beta2.VirtualRouter{ObjectMeta: meta(n.canary)}},
-		{virtualNodeV1beta2, &appmeshv1beta2.VirtualNode{ObjectMeta: meta(n.primary)}},
-		{virtualNodeV1beta2, &appmeshv1beta2.VirtualNode{ObjectMeta: meta(n.canary)}},
+	return router.DeleteOwned(ctx, r.client, c, []router.Object{
+		{Kind: virtualServiceV1beta2, Obj: &appmeshv1beta2.VirtualService{ObjectMeta: meta(n.apex)}},
+		{Kind: virtualServiceV1beta2, Obj: &appmeshv1beta2.VirtualService{ObjectMeta: meta(n.canary)}},
+		{Kind: virtualRouterV1beta2, Obj: &appmeshv1beta2.VirtualRouter{ObjectMeta: meta(n.apex)}},
+		{Kind: virtualRouterV1beta2, Obj: &appmeshv1beta2.VirtualRouter{ObjectMeta: meta(n.canary)}},
+		{Kind: virtualNodeV1beta2, Obj: &appmeshv1beta2.VirtualNode{ObjectMeta: meta(n.primary)}},
+		{Kind: virtualNodeV1beta2, Obj: &appmeshv1beta2.VirtualNode{ObjectMeta: meta(n.canary)}},
 	})
 }

@@ -26,7 +26,7 @@ func actAsAppMeshController(t *testing.T, cl client.Client) {
 	vr.Spec.AWSName = ptr.To("podinfo_test")
 	vr.Spec.MeshRef = &mesh.MeshReference{Name: "global", UID: "mesh-uid"}
 	vr.Labels = map[string]string{"team": "web"}
-	vr.Annotations = map[string]string{"example.com/note": "keep"}
+	vr.Annotations["example.com/note"] = "keep"
 	if err := cl.Update(ctx, vr); err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +45,14 @@ func TestV1beta2ReconcileKeepsFieldsOthersOwn(t *testing.T) {
 	actAsAppMeshController(t, cl)
 
 	writes := cl.writes.Load()
-	if err := r.Reconcile(ctx, newCanary()); err != nil {
+	if err := r.Reconcile(ctx, newCanary(), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	if n := cl.writes.Load() - writes; n != 0 {
 		t.Errorf("reconcile after the App Mesh controller's changes made %d writes, want none", n)
 	}
 	// A spec change patches the router, and only what the canary owns.
-	if err := r.Reconcile(ctx, newCanary(withTimeout("20s"))); err != nil {
+	if err := r.Reconcile(ctx, newCanary(withTimeout("20s")), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	vr := mustGet(t, cl, "podinfo", &mesh.VirtualRouter{})
@@ -62,11 +62,12 @@ func TestV1beta2ReconcileKeepsFieldsOthersOwn(t *testing.T) {
 	assertSame(t, "awsName", vr.Spec.AWSName, ptr.To("podinfo_test"))
 	assertSame(t, "meshRef", vr.Spec.MeshRef, &mesh.MeshReference{Name: "global", UID: "mesh-uid"})
 	assertSame(t, "labels", vr.Labels, map[string]string{"team": "web"})
-	assertSame(t, "annotations", vr.Annotations, map[string]string{"example.com/note": "keep"})
+	assertSame(t, "annotations", vr.Annotations, map[string]string{"example.com/note": "keep",
+		"kustomize.toolkit.fluxcd.io/reconcile": "disabled", "helm.toolkit.fluxcd.io/driftDetection": "disabled"})
 	if vr.Status.VirtualRouterARN == nil || len(vr.Status.Conditions) != 1 {
 		t.Errorf("status lost: %+v", vr.Status)
 	}
-	assertOwnedByCanary(t, vr)
+	assertGeneratedByCanary(t, vr)
 }
 
 func TestV1beta2ABTestingRoutesMatchedRequestsAheadOfTheDefault(t *testing.T) {
@@ -191,7 +192,7 @@ func TestV1beta2ReportsMissingAppMeshKinds(t *testing.T) {
 		// wantKind is the kind the error names.
 		wantKind string
 	}{
-		"reconcile names the first kind it writes": {func() error { return r.Reconcile(ctx, c) }, "VirtualNode"},
+		"reconcile names the first kind it writes": {func() error { return r.Reconcile(ctx, c, initialWeights) }, "VirtualNode"},
 		"set routes names the router kind": {
 			func() error { return r.SetRoutes(ctx, c, router.Weights{Primary: 90, Canary: 10}) }, "VirtualRouter"},
 		"get routes names the router kind": {func() error { _, err := r.GetRoutes(ctx, c); return err }, "VirtualRouter"},

@@ -18,7 +18,7 @@ func reconcileV1beta2(t *testing.T, c *flaggerv1.Canary) (*V1beta2, cluster) {
 	t.Helper()
 	cl := newCluster(t, true)
 	r := NewV1beta2(cl, cl.scheme)
-	if err := r.Reconcile(context.Background(), c); err != nil {
+	if err := r.Reconcile(context.Background(), c, initialWeights); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
 	return r, cl
@@ -46,7 +46,7 @@ func TestV1beta2ReconcileWritesTheReferenceObjects(t *testing.T) {
 
 	for _, node := range []struct{ name, selector string }{{"podinfo-primary", "podinfo-primary"}, {"podinfo-canary", "podinfo"}} {
 		vn := mustGet(t, cl, node.name, &mesh.VirtualNode{})
-		assertOwnedByCanary(t, vn)
+		assertGeneratedByCanary(t, vn)
 		assertSame(t, "VirtualNode "+node.name, vn.Spec, mesh.VirtualNodeSpec{
 			PodSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app": node.selector}},
 			Listeners:        []mesh.Listener{{PortMapping: http}},
@@ -55,7 +55,7 @@ func TestV1beta2ReconcileWritesTheReferenceObjects(t *testing.T) {
 	}
 
 	apex := mustGet(t, cl, "podinfo", &mesh.VirtualRouter{})
-	assertOwnedByCanary(t, apex)
+	assertGeneratedByCanary(t, apex)
 	assertSame(t, "VirtualRouter podinfo", apex.Spec, mesh.VirtualRouterSpec{
 		Listeners: []mesh.VirtualRouterListener{{PortMapping: http}},
 		Routes: []mesh.Route{defaultHTTPRoute("podinfo-route",
@@ -63,7 +63,7 @@ func TestV1beta2ReconcileWritesTheReferenceObjects(t *testing.T) {
 			mesh.WeightedTarget{VirtualNodeRef: vnodeRef("podinfo-canary"), Weight: 0})},
 	})
 	canary := mustGet(t, cl, "podinfo-canary", &mesh.VirtualRouter{})
-	assertOwnedByCanary(t, canary)
+	assertGeneratedByCanary(t, canary)
 	assertSame(t, "VirtualRouter podinfo-canary", canary.Spec, mesh.VirtualRouterSpec{
 		Listeners: []mesh.VirtualRouterListener{{PortMapping: http}},
 		Routes: []mesh.Route{defaultHTTPRoute("podinfo-canary-route",
@@ -72,7 +72,7 @@ func TestV1beta2ReconcileWritesTheReferenceObjects(t *testing.T) {
 
 	for _, name := range []string{"podinfo", "podinfo-canary"} {
 		vs := mustGet(t, cl, name, &mesh.VirtualService{})
-		assertOwnedByCanary(t, vs)
+		assertGeneratedByCanary(t, vs)
 		assertSame(t, "VirtualService "+name, vs.Spec, mesh.VirtualServiceSpec{
 			AWSName: ptr.To(name + ".test"),
 			Provider: mesh.VirtualServiceProvider{VirtualRouter: &mesh.VirtualRouterServiceProvider{
@@ -199,14 +199,14 @@ func TestV1beta2SelectsPodsByTheFirstSelectorLabelPresent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := NewV1beta2(cl, cl.scheme)
-	if err := r.Reconcile(ctx, newCanary()); err != nil {
+	if err := r.Reconcile(ctx, newCanary(), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	got := mustGet(t, cl, "podinfo-primary", &mesh.VirtualNode{}).Spec.PodSelector.MatchLabels
 	assertSame(t, "primary selector", got, map[string]string{"app.kubernetes.io/name": "podinfo-web-primary"})
 
 	r.SelectorLabels = []string{"team"}
-	if err := r.Reconcile(ctx, newCanary()); err == nil {
+	if err := r.Reconcile(ctx, newCanary(), initialWeights); err == nil {
 		t.Error("reconcile with a selector label the target lacks: want an error, got none")
 	}
 }
@@ -231,7 +231,7 @@ func TestV1beta2ReconcilingTwiceWritesNothing(t *testing.T) {
 	r, cl := reconcileV1beta2(t, newCanary(withTimeout("10s"), withBackends("b"), withHeader("x-canary", flaggerv1.StringMatch{Exact: "insider"})))
 	before := mustGet(t, cl, "podinfo", &mesh.VirtualRouter{}).ResourceVersion
 	writes := cl.writes.Load()
-	if err := r.Reconcile(ctx, newCanary(withTimeout("10s"), withBackends("b"), withHeader("x-canary", flaggerv1.StringMatch{Exact: "insider"}))); err != nil {
+	if err := r.Reconcile(ctx, newCanary(withTimeout("10s"), withBackends("b"), withHeader("x-canary", flaggerv1.StringMatch{Exact: "insider"})), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	if n := cl.writes.Load() - writes; n != 0 {
@@ -249,7 +249,7 @@ func TestV1beta2ReconcileKeepsTheWeightsOnTheRouter(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A spec change rewrites the routes, but not their split.
-	if err := r.Reconcile(ctx, newCanary(withTimeout("3s"))); err != nil {
+	if err := r.Reconcile(ctx, newCanary(withTimeout("3s")), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	if w, err := r.GetRoutes(ctx, newCanary()); err != nil || w != (router.Weights{Primary: 60, Canary: 40}) {

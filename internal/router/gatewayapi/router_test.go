@@ -14,6 +14,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/gitops"
 	"github.com/serin-dev/serin/internal/router"
 )
 
@@ -21,7 +22,7 @@ func TestReconcileCreatesARouteOwnedByTheCanaryWithAllTrafficOnThePrimary(t *tes
 	ctx := context.Background()
 	c := newCanary(withGatewayRef("istio-ingress", "public"), withHosts("app.example.com"), withTimeout("15s"))
 	r, cl := newRouter(t)
-	if err := r.Reconcile(ctx, c); err != nil {
+	if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	route := getRoute(t, cl)
@@ -109,7 +110,7 @@ func TestReconcileTurnsMatchesIntoRules(t *testing.T) {
 	for name, tc := range matchCases {
 		t.Run(name, func(t *testing.T) {
 			r, cl := newRouter(t)
-			if err := r.Reconcile(context.Background(), newCanary(tc.opts...)); err != nil {
+			if err := r.Reconcile(context.Background(), newCanary(tc.opts...), initialWeights); err != nil {
 				t.Fatal(err)
 			}
 			route := getRoute(t, cl)
@@ -143,7 +144,7 @@ func TestReconcilingAnUnchangedCanaryWritesNothing(t *testing.T) {
 			c := newCanary(withGatewayRef("istio-ingress", "public"), withHosts("app.example.com"), withTimeout("15s"),
 				withABHeaders(map[string]flaggerv1.StringMatch{"x-canary": {Exact: "insider"}}))
 			r, cl := newRouter(t)
-			if err := r.Reconcile(ctx, c); err != nil {
+			if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 				t.Fatal(err)
 			}
 			route := getRoute(t, cl)
@@ -153,7 +154,7 @@ func TestReconcilingAnUnchangedCanaryWritesNothing(t *testing.T) {
 			}
 			stored := getRoute(t, cl)
 
-			if err := r.Reconcile(ctx, c); err != nil {
+			if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 				t.Fatal(err)
 			}
 			if got := getRoute(t, cl); got.ResourceVersion != stored.ResourceVersion {
@@ -176,7 +177,9 @@ func spellOutDefaults(route *gatewayv1.HTTPRoute) {
 				rule.Matches[j].Path = &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To("/")}
 			}
 			for k := range rule.Matches[j].Headers {
-				rule.Matches[j].Headers[k].Type = ptr.To(gatewayv1.HeaderMatchExact)
+				if rule.Matches[j].Headers[k].Type == nil {
+					rule.Matches[j].Headers[k].Type = ptr.To(gatewayv1.HeaderMatchExact)
+				}
 			}
 		}
 		for j := range rule.BackendRefs {
@@ -211,7 +214,7 @@ func leaveOutDefaults(route *gatewayv1.HTTPRoute) {
 func TestReconcileKeepsTheWeightsAndWhatOthersOwn(t *testing.T) {
 	ctx := context.Background()
 	r, cl := newRouter(t)
-	if err := r.Reconcile(ctx, newCanary(withHosts("old.example.com"))); err != nil {
+	if err := r.Reconcile(ctx, newCanary(withHosts("old.example.com")), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.SetRoutes(ctx, newCanary(), router.Weights{Primary: 60, Canary: 40}); err != nil {
@@ -230,7 +233,7 @@ func TestReconcileKeepsTheWeightsAndWhatOthersOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := r.Reconcile(ctx, newCanary(withHosts("new.example.com"))); err != nil {
+	if err := r.Reconcile(ctx, newCanary(withHosts("new.example.com")), initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	got := getRoute(t, cl)
@@ -251,7 +254,7 @@ func TestReconcileRefusesMoreRulesThanAnHTTPRouteHolds(t *testing.T) {
 		opts = append(opts, withABHeaders(map[string]flaggerv1.StringMatch{"x-canary": {Exact: "insider"}}))
 	}
 	r, _ := newRouter(t)
-	err := r.Reconcile(context.Background(), newCanary(opts...))
+	err := r.Reconcile(context.Background(), newCanary(opts...), initialWeights)
 	if err == nil || !strings.Contains(err.Error(), "spec.analysis.match") {
 		t.Fatalf("error %v, want one naming spec.analysis.match", err)
 	}
@@ -278,7 +281,7 @@ func TestSetRoutesWritesWeightsThatGetRoutesReadsBack(t *testing.T) {
 			ctx := context.Background()
 			c := newCanary(tc.opts...)
 			r, cl := newRouter(t)
-			if err := r.Reconcile(ctx, c); err != nil {
+			if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 				t.Fatal(err)
 			}
 			if err := r.SetRoutes(ctx, c, tc.set); err != nil {
@@ -322,7 +325,7 @@ func TestFinalizeSendsAllTrafficToTheCanaryService(t *testing.T) {
 			c := newCanary(tc.opts...)
 			r, cl := newRouter(t)
 			if !tc.noRoute {
-				if err := r.Reconcile(ctx, c); err != nil {
+				if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -343,7 +346,7 @@ func TestCleanupDeletesTheRouteAndToleratesItsAbsence(t *testing.T) {
 	ctx := context.Background()
 	c := newCanary()
 	r, cl := newRouter(t)
-	if err := r.Reconcile(ctx, c); err != nil {
+	if err := r.Reconcile(ctx, c, initialWeights); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -359,7 +362,9 @@ func TestCleanupDeletesTheRouteAndToleratesItsAbsence(t *testing.T) {
 
 func TestEveryOperationReportsMissingGatewayAPICRDs(t *testing.T) {
 	ops := map[string]func(*Router, *flaggerv1.Canary) error{
-		"Reconcile": func(r *Router, c *flaggerv1.Canary) error { return r.Reconcile(context.Background(), c) },
+		"Reconcile": func(r *Router, c *flaggerv1.Canary) error {
+			return r.Reconcile(context.Background(), c, initialWeights)
+		},
 		"SetRoutes": func(r *Router, c *flaggerv1.Canary) error {
 			return r.SetRoutes(context.Background(), c, router.Weights{Primary: 90, Canary: 10})
 		},
@@ -381,5 +386,27 @@ func TestEveryOperationReportsMissingGatewayAPICRDs(t *testing.T) {
 				t.Errorf("error %q does not say how to install the CRDs", err)
 			}
 		})
+	}
+}
+
+func TestTheRouteCarriesTheFluxMarkersAndGetsThemBackWhenRemoved(t *testing.T) {
+	ctx := context.Background()
+	r, cl := newRouter(t)
+	if err := r.Reconcile(ctx, newCanary(), router.Weights{Primary: 100}); err != nil {
+		t.Fatal(err)
+	}
+	route := getRoute(t, cl)
+	if route.Annotations[gitops.KustomizeReconcileKey] != "disabled" || route.Annotations[gitops.HelmDriftDetectionKey] != "disabled" {
+		t.Fatalf("annotations %v: want both Flux markers", route.Annotations)
+	}
+	route.Annotations = nil
+	if err := cl.Update(ctx, route); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reconcile(ctx, newCanary(), router.Weights{Primary: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getRoute(t, cl).Annotations; got[gitops.KustomizeReconcileKey] != "disabled" || got[gitops.HelmDriftDetectionKey] != "disabled" {
+		t.Errorf("annotations %v after a reconcile: want both Flux markers back", got)
 	}
 }

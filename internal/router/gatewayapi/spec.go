@@ -3,7 +3,6 @@ package gatewayapi
 import (
 	"fmt"
 	"regexp"
-	"sort"
 
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -27,52 +26,22 @@ var initialWeights = router.Weights{Primary: 100}
 // desiredSpec is the part of the HTTPRoute spec the router owns, with the
 // API server's defaults filled in, so that it compares equal to the stored
 // object when nothing the canary asks for has changed.
-func desiredSpec(c *flaggerv1.Canary, w router.Weights) (gatewayv1.HTTPRouteSpec, error) {
-	rules, err := desiredRules(c, w)
+func desiredSpec(c *flaggerv1.Canary, w router.Weights, opts Options) (gatewayv1.HTTPRouteSpec, error) {
+	rules, err := desiredRules(c, w, opts.Provider)
 	if err != nil {
 		return gatewayv1.HTTPRouteSpec{}, err
 	}
-	spec := gatewayv1.HTTPRouteSpec{
-		CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: parentRefs(c.Spec.Service.GatewayRefs)},
-		Hostnames:       hostnames(c.Spec.Service.Hosts),
-		Rules:           rules,
+	spec := gatewayv1.HTTPRouteSpec{Rules: rules}
+	if opts.ParentRefs != nil {
+		spec.ParentRefs = opts.ParentRefs(c)
+	} else {
+		spec.ParentRefs = parentRefs(c.Spec.Service.GatewayRefs)
+	}
+	if !opts.NoHostnames {
+		spec.Hostnames = hostnames(c.Spec.Service.Hosts)
 	}
 	setDefaults(&spec)
 	return spec, nil
-}
-
-// desiredRules are one weighted rule for a canary or blue/green release;
-// for A/B testing, one weighted rule per analysis.match entry followed by a
-// default rule that keeps everyone else on the primary.
-func desiredRules(c *flaggerv1.Canary, w router.Weights) ([]gatewayv1.HTTPRouteRule, error) {
-	paths := routeMatches(c.Spec.Service.Match)
-	if !isAB(c) {
-		return []gatewayv1.HTTPRouteRule{newRule(c, paths, w)}, nil
-	}
-	var rules []gatewayv1.HTTPRouteRule
-	for _, m := range c.GetAnalysis().Match {
-		rules = append(rules, newRule(c, combine(paths, routeMatch(m)), w))
-	}
-	rules = append(rules, newRule(c, paths, initialWeights))
-	if err := checkLimits(rules); err != nil {
-		return nil, err
-	}
-	return rules, nil
-}
-
-func newRule(c *flaggerv1.Canary, matches []gatewayv1.HTTPRouteMatch, w router.Weights) gatewayv1.HTTPRouteRule {
-	port := c.Spec.Service.Port
-	rule := gatewayv1.HTTPRouteRule{
-		Matches: matches,
-		BackendRefs: []gatewayv1.HTTPBackendRef{
-			backendRef(primaryName(c), port, w.Primary),
-			backendRef(canaryName(c), port, w.Canary),
-		},
-	}
-	if t := c.Spec.Service.Timeout; t != "" {
-		rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration(t))}
-	}
-	return rule
 }
 
 func backendRef(name string, port int32, weight int) gatewayv1.HTTPBackendRef {
@@ -157,18 +126,22 @@ func routeMatch(m flaggerv1.HTTPMatchRequest) gatewayv1.HTTPRouteMatch {
 	out := gatewayv1.HTTPRouteMatch{Path: pathMatch(m.URI)}
 	// Map order is random; sorting keeps the rendered route stable so a
 	// second reconcile sees no change.
-	names := make([]string, 0, len(m.Headers))
-	for name := range m.Headers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(m.Headers) {
 		if h, ok := headerMatch(name, m.Headers[name]); ok {
 			out.Headers = append(out.Headers, h)
 		}
 	}
 	if m.Method != nil && m.Method.Exact != "" {
 		out.Method = ptr.To(gatewayv1.HTTPMethod(m.Method.Exact))
+	}
+	for _, name := range sortedKeys(m.QueryParams) {
+		if regex, value, ok := matchValue(m.QueryParams[name]); ok {
+			t := gatewayv1.QueryParamMatchExact
+			if regex {
+				t = gatewayv1.QueryParamMatchRegularExpression
+			}
+			out.QueryParams = append(out.QueryParams, gatewayv1.HTTPQueryParamMatch{Type: ptr.To(t), Name: gatewayv1.HTTPHeaderName(name), Value: value})
+		}
 	}
 	return out
 }
@@ -183,6 +156,7 @@ func combine(paths []gatewayv1.HTTPRouteMatch, ab gatewayv1.HTTPRouteMatch) []ga
 			m.Path = ab.Path.DeepCopy()
 		}
 		m.Headers = append(m.Headers, ab.Headers...)
+		m.QueryParams = append(m.QueryParams, ab.QueryParams...)
 		if ab.Method != nil {
 			m.Method = ptr.To(*ab.Method)
 		}
@@ -285,16 +259,39 @@ func setRuleDefaults(r *gatewayv1.HTTPRouteRule) {
 			}
 		}
 	}
+	setFilterDefaults(r.Filters)
 	for i := range r.BackendRefs {
 		b := &r.BackendRefs[i]
-		if b.Group == nil {
-			b.Group = ptr.To(gatewayv1.Group(""))
-		}
-		if b.Kind == nil {
-			b.Kind = ptr.To(gatewayv1.Kind("Service"))
-		}
+		setObjectDefaults(&b.BackendObjectReference)
 		if b.Weight == nil {
 			b.Weight = ptr.To(int32(1))
 		}
+		setFilterDefaults(b.Filters)
+	}
+}
+
+// setFilterDefaults fills in the defaults of the filters the router
+// writes: a mirror's backend kind and CORS's max age.
+func setFilterDefaults(fs []gatewayv1.HTTPRouteFilter) {
+	for i := range fs {
+		f := &fs[i]
+		if f.RequestMirror != nil {
+			setObjectDefaults(&f.RequestMirror.BackendRef)
+		}
+		if f.CORS != nil && f.CORS.MaxAge == 0 {
+			f.CORS.MaxAge = defaultCORSMaxAge
+		}
+	}
+}
+
+// defaultCORSMaxAge is the CORS filter's max age when unset, in seconds.
+const defaultCORSMaxAge = 5
+
+func setObjectDefaults(o *gatewayv1.BackendObjectReference) {
+	if o.Group == nil {
+		o.Group = ptr.To(gatewayv1.Group(""))
+	}
+	if o.Kind == nil {
+		o.Kind = ptr.To(gatewayv1.Kind("Service"))
 	}
 }

@@ -4,6 +4,10 @@
 // blue/green analysis exercises the canary service directly.
 package kubernetes
 
+// The services are created and patched (and handed back to the target by
+// removing the owner reference on revertOnDeletion).
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
+
 import (
 	"context"
 	"fmt"
@@ -15,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/gitops"
 	"github.com/serin-dev/serin/internal/router"
 )
 
@@ -64,6 +69,7 @@ func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, na
 			svc.Labels = merge(svc.Labels, meta.Labels)
 			svc.Annotations = merge(svc.Annotations, meta.Annotations)
 		}
+		gitops.Mark(svc)
 		svc.Spec.Type = corev1.ServiceTypeClusterIP
 		svc.Spec.Selector = selector
 		svc.Spec.Ports = []corev1.ServicePort{servicePort(c)}
@@ -109,10 +115,16 @@ func merge(dst, src map[string]string) map[string]string {
 // so all traffic stays on the primary service.
 type Router struct{}
 
-var _ router.Router = Router{}
+var (
+	_ router.Router     = Router{}
+	_ router.Weightless = Router{}
+)
+
+// Weightless marks the provider as unable to split traffic.
+func (Router) Weightless() {}
 
 // Reconcile has nothing beyond the services to reconcile.
-func (Router) Reconcile(context.Context, *flaggerv1.Canary) error { return nil }
+func (Router) Reconcile(context.Context, *flaggerv1.Canary, router.Weights) error { return nil }
 
 // SetRoutes is a no-op: ClusterIP services cannot split traffic.
 func (Router) SetRoutes(context.Context, *flaggerv1.Canary, router.Weights) error { return nil }
@@ -129,9 +141,10 @@ func (Router) Finalize(context.Context, *flaggerv1.Canary) error { return nil }
 func (Router) Cleanup(context.Context, *flaggerv1.Canary) error { return nil }
 
 // Revert hands the apex service back to the target on Canary deletion: it
-// selects the target's pods and is no longer owned by the Canary, so the
-// garbage collector keeps it.
-func (s *Services) Revert(ctx context.Context, c *flaggerv1.Canary, labelKey, labelValue string) error {
+// selects the target's pods. With release it is also no longer owned by
+// the Canary, so the garbage collector keeps it; without, it goes with the
+// Canary, but selects pods until then.
+func (s *Services) Revert(ctx context.Context, c *flaggerv1.Canary, labelKey, labelValue string, release bool) error {
 	svc := &corev1.Service{}
 	key := client.ObjectKey{Namespace: c.Namespace, Name: c.GetServiceName()}
 	if err := s.Client.Get(ctx, key, svc); err != nil {
@@ -139,13 +152,15 @@ func (s *Services) Revert(ctx context.Context, c *flaggerv1.Canary, labelKey, la
 	}
 	patch := client.MergeFrom(svc.DeepCopy())
 	svc.Spec.Selector = map[string]string{labelKey: labelValue}
-	refs := svc.OwnerReferences[:0]
-	for _, ref := range svc.OwnerReferences {
-		if ref.UID != c.UID {
-			refs = append(refs, ref)
+	if release {
+		refs := svc.OwnerReferences[:0]
+		for _, ref := range svc.OwnerReferences {
+			if ref.UID != c.UID {
+				refs = append(refs, ref)
+			}
 		}
+		svc.OwnerReferences = refs
 	}
-	svc.OwnerReferences = refs
 	if err := s.Client.Patch(ctx, svc, patch); err != nil {
 		return fmt.Errorf("revert service %s to %s=%s: %w", svc.Name, labelKey, labelValue, err)
 	}

@@ -61,7 +61,7 @@ func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
 	for _, name := range []string{"podinfo", "podinfo-primary", "podinfo-canary"} {
 		vn := &meshv1beta1.VirtualNode{}
 		framework.MustGet(t, ns, name, vn)
-		framework.AssertOwned(t, vn, canary)
+		framework.AssertGenerated(t, vn, canary)
 		if vn.Spec.MeshName != "appmesh-dev" || vn.Spec.Listeners[0].PortMapping.Port != 9898 {
 			t.Errorf("virtual node %s: mesh %q listeners %+v", name, vn.Spec.MeshName, vn.Spec.Listeners)
 		}
@@ -72,7 +72,7 @@ func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
 	} {
 		vs := &meshv1beta1.VirtualService{}
 		framework.MustGet(t, ns, name, vs)
-		framework.AssertOwned(t, vs, canary)
+		framework.AssertGenerated(t, vs, canary)
 		var got []string
 		for _, r := range vs.Spec.Routes {
 			for _, wt := range r.HTTP.Action.WeightedTargets {
@@ -85,25 +85,34 @@ func TestSeedCanaryGeneratesV1beta1Objects(t *testing.T) {
 	}
 }
 
-// A provider whose CRDs are missing (appmesh:v1beta2 here) is reported in
-// a condition and an event naming the kind, not in a crash loop.
+// A provider whose CRDs are missing (App Mesh v1beta2 and Istio here) is
+// reported in a condition and an event naming the kind, not in a crash
+// loop.
 func TestMissingProviderCRDsAreReported(t *testing.T) {
-	e := framework.Get()
-	ns := e.Namespace(t)
-	op := e.StartOperator(t, "--namespace="+ns)
-	applySeed(t, ns, "appmesh:v1beta2")
-	c := waitForCanary(t, ns, "a Ready=False condition", func(c *flaggerv1.Canary) (bool, string) {
-		cond := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition)
-		return cond != nil && cond.Reason == "MeshNotInstalled", fmt.Sprintf("conditions %+v", c.Status.Conditions)
-	})
-	msg := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition).Message
-	for _, want := range []string{"(appmesh.k8s.aws/v1beta2) is not installed", "install the AWS App Mesh controller"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("condition message %q does not contain %q", msg, want)
-		}
-	}
-	if !strings.Contains(op.Log(), `"reason":"MeshNotInstalled"`) {
-		t.Error("no log line explains the missing CRDs")
+	for provider, want := range map[string][]string{
+		"appmesh:v1beta2": {"(appmesh.k8s.aws/v1beta2) is not installed", "install the AWS App Mesh controller"},
+		"istio":           {"the DestinationRule kind (networking.istio.io/v1beta1) is not installed", "install Istio"},
+	} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			e := framework.Get()
+			ns := e.Namespace(t)
+			op := e.StartOperator(t, "--namespace="+ns)
+			applySeed(t, ns, provider)
+			c := waitForCanary(t, ns, "a Ready=False condition", func(c *flaggerv1.Canary) (bool, string) {
+				cond := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition)
+				return cond != nil && cond.Reason == "MeshNotInstalled", fmt.Sprintf("conditions %+v", c.Status.Conditions)
+			})
+			msg := meta.FindStatusCondition(c.Status.Conditions, flaggerv1.ReadyCondition).Message
+			for _, w := range want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("condition message %q does not contain %q", msg, w)
+				}
+			}
+			if !strings.Contains(op.Log(), `"reason":"MeshNotInstalled"`) {
+				t.Error("no log line explains the missing CRDs")
+			}
+		})
 	}
 }
 
@@ -117,7 +126,7 @@ func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
 	framework.MustGet(t, ns, "podinfo", c)
 	ctx := context.Background()
 	r := appmesh.NewV1beta1(e.Client, e.Scheme, "appmesh-dev")
-	if err := r.Reconcile(ctx, c); err != nil {
+	if err := r.Reconcile(ctx, c, router.Weights{Primary: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.SetRoutes(ctx, c, router.Weights{Primary: 95, Canary: 5}); err != nil {
@@ -130,7 +139,7 @@ func TestV1beta1RouterSetsWeightsAndReconcilesWithoutWrites(t *testing.T) {
 	framework.MustGet(t, ns, "podinfo."+ns, vs)
 	before := vs.ResourceVersion
 	for range 2 {
-		if err := r.Reconcile(ctx, c); err != nil {
+		if err := r.Reconcile(ctx, c, router.Weights{Primary: 100}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,6 @@
 // Command mesh-emulator runs the mesh data-plane emulator (package
 // emulator) against the cluster of $KUBECONFIG: virtual hosts on --listen,
-// Envoy metrics and the traffic report on --admin-listen.
+// the meshes' metrics and the traffic report on --admin-listen.
 package main
 
 import (

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/test/framework"
+)
+
+// measure starts the operator, creates the canaries and takes the fleet
+// through initialization, an idle period and one fleet-wide release.
+func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rec := f.record(ctx)
+	flags := append([]string{"-log-level=info"}, strings.Fields(f.o.operatorFlags)...)
+	op, err := framework.RunOperator(bin, f.c.OperatorKubeconfig, logPath, flags...)
+	if err != nil {
+		return nil, err
+	}
+	defer op.Kill()
+	res := &results{}
+
+	start := time.Now()
+	if err := f.each(ctx, func(i int) error { return f.cl.Create(ctx, f.canary(i)) }); err != nil {
+		return nil, fmt.Errorf("create canaries: %w", err)
+	}
+	err = waitFor(ctx, "canaries initialized", func() (int, error) {
+		return rec.count(func(s state) bool { return s.phase == flaggerv1.CanaryPhaseInitialized }), nil
+	}, f.o.n)
+	if err != nil {
+		return nil, err
+	}
+	res.initialize = time.Since(start)
+	logf("%d canaries initialized in %s", f.o.n, res.initialize.Round(time.Second))
+
+	if err := f.idle(ctx, op, res); err != nil {
+		return nil, err
+	}
+
+	before, err := f.operatorRequests()
+	if err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	written, hashes, err := f.release(ctx, "2")
+	if err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	logf("%d targets patched in %s", f.o.n, time.Since(start).Round(time.Millisecond))
+	err = waitFor(ctx, "canaries promoted or rolled back", func() (int, error) {
+		return rec.count(func(s state) bool {
+			return s.phase == flaggerv1.CanaryPhaseSucceeded || s.phase == flaggerv1.CanaryPhaseFailed
+		}), nil
+	}, f.o.n)
+	if err != nil {
+		return nil, err
+	}
+	res.released = time.Since(start)
+	res.failed = rec.count(func(s state) bool { return s.phase == flaggerv1.CanaryPhaseFailed })
+	if err := waitSettled(ctx, op); err != nil {
+		return nil, err
+	}
+	after, err := f.operatorRequests()
+	if err != nil {
+		return nil, err
+	}
+	res.releaseRequest = after - before
+	res.perRelease = float64(after-before) / float64(f.o.n)
+	res.release = rec.analyse(written, hashes, f.o.interval)
+	res.peakRSS, res.cpuSeconds, err = process(op.Pid())
+	res.throttled = throttlingMessages(op)
+	return res, err
+}
+
+// idle counts the operator's requests over idleWindow intervals once it
+// has nothing left to do for the initialized canaries.
+func (f *fleet) idle(ctx context.Context, op *framework.Operator, res *results) error {
+	if err := waitSettled(ctx, op); err != nil {
+		return err
+	}
+	before, err := f.operatorRequests()
+	if err != nil {
+		return err
+	}
+	window := time.Duration(f.o.idleWindow) * f.o.interval
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	after, err := f.operatorRequests()
+	if err != nil {
+		return err
+	}
+	res.idleRequests = after - before
+	res.idlePerCanaryPerInterval = float64(after-before) / float64(f.o.n) / float64(f.o.idleWindow)
+	logf("idle: %d operator requests in %s", after-before, window)
+	return nil
+}
+
+// waitSettled waits until the operator has nothing queued or in flight.
+func waitSettled(ctx context.Context, op *framework.Operator) error {
+	for {
+		ok, why := op.Settled(ctx)
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("operator never settled: %s", why)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

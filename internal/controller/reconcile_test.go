@@ -1,0 +1,254 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/router"
+)
+
+// The end of a release is carried out in one order: the status is written,
+// the routes move (all traffic to the primary), the target scales down,
+// and only then are the messages sent and the post-rollout webhooks
+// called; then the debt of post-rollout calls is cleared.
+func TestTheEndOfAReleaseMovesRoutesBeforeMessagesAndHooks(t *testing.T) {
+	cases := map[string]struct {
+		fixture release
+		rate    float64
+		// canaryWeight is on the routing object before the step.
+		canaryWeight int
+		// want are journal prefixes in the order they must happen.
+		want []string
+	}{
+		"a rollback": {
+			fixture: newRelease(atWeight(20), withFailedChecks(4), withWebhooks(flaggerv1.PostRolloutHook, flaggerv1.EventHook)),
+			rate:    60, canaryWeight: 20,
+			want: []string{
+				`status Failed weight 0 pendingPostRollout "`,
+				"fake: routes 100/0",
+				"patch deployment podinfo replicas 0",
+				"event Warning Halt",
+				"notify Halt podinfo.test advancement success rate 60.00% < 99% (warn, weight 0, 1 checks)",
+				"event Warning RollingBack Rolling back podinfo.test failed checks threshold reached 5",
+				"notify Rolling back podinfo.test failed checks threshold reached 5 (error",
+				"notify Canary failed! Scaling down podinfo.test (error",
+				"hook post-rollout",
+				`status Failed weight 0 pendingPostRollout ""`,
+			},
+		},
+		"a completed promotion": {
+			fixture: newRelease(inPhase(flaggerv1.CanaryPhaseFinalising), atWeight(0), withWebhooks(flaggerv1.PostRolloutHook, flaggerv1.EventHook),
+				func(c *flaggerv1.Canary) { c.Status.LastPromotedSpec = c.Status.LastAppliedSpec }),
+			rate: 100,
+			want: []string{
+				`status Succeeded weight 0 pendingPostRollout "`,
+				"notify Promotion completed! Scaling down podinfo.test (info",
+				"hook post-rollout",
+				`status Succeeded weight 0 pendingPostRollout ""`,
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if tc.fixture.canary.Status.Phase == flaggerv1.CanaryPhaseFinalising {
+				zero := int32(0)
+				tc.fixture.target.Spec.Replicas = &zero
+			}
+			e := newEnv(t, withObjects(tc.fixture.objects()...), withSuccessRate(tc.rate))
+			e.routed(100-tc.canaryWeight, tc.canaryWeight)
+			if _, err := e.reconcile(); err != nil {
+				t.Fatal(err)
+			}
+			e.j.assertOrder(t, tc.want...)
+			if c := e.canary(); c.Status.PendingPostRollout != "" {
+				t.Errorf("pendingPostRollout %q after the hooks were called", c.Status.PendingPostRollout)
+			}
+		})
+	}
+}
+
+// A post-rollout debt left by a crash is paid on the next reconcile, once
+// the routes match the final status, with the checksum of the release.
+func TestPostRolloutWebhooksOwedAcrossARestartAreCalledOnce(t *testing.T) {
+	f := newRelease(inPhase(flaggerv1.CanaryPhaseFailed), atWeight(0), withWebhooks(flaggerv1.PostRolloutHook),
+		func(c *flaggerv1.Canary) { c.Status.PendingPostRollout = "0123456789abcdef" })
+	zero := int32(0)
+	f.target.Spec.Replicas = &zero
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(80, 20)
+	for range 2 {
+		if _, err := e.reconcile(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.j.assertOrder(t, "fake: routes 100/0", "hook post-rollout 0123456789abcdef", `status Failed weight 0 pendingPostRollout ""`)
+	if n := strings.Count(strings.Join(e.j.all(), "\n"), "hook post-rollout"); n != 1 {
+		t.Errorf("post-rollout called %d times, want once", n)
+	}
+}
+
+// A step whose status write conflicts (the cache was stale) is not carried
+// out: no route moves, no message is sent, and the canary is retried soon.
+func TestAConflictingStatusWriteCarriesOutNothing(t *testing.T) {
+	f := newRelease(atWeight(20), withFailedChecks(4), withWebhooks(flaggerv1.EventHook))
+	e := newEnv(t, withObjects(f.objects()...), withSuccessRate(60), withInterceptor(interceptor.Funcs{
+		SubResourceUpdate: func(context.Context, client.Client, string, client.Object, ...client.SubResourceUpdateOption) error {
+			return apierrors.NewConflict(schema.GroupResource{Group: "flagger.app", Resource: "canaries"}, "podinfo", errors.New("stale"))
+		},
+	}))
+	e.routed(80, 20)
+	res, err := e.reconcile()
+	if err != nil || res.RequeueAfter != conflictRetry {
+		t.Fatalf("result %+v, error %v; want a retry after %s", res, err, conflictRetry)
+	}
+	for _, prefix := range []string{"fake: routes", "notify", "event", "patch deployment"} {
+		if i := e.j.index(prefix); i >= 0 {
+			t.Errorf("%q happened after a conflicting status write:\n%s", e.j.all()[i], strings.Join(e.j.all(), "\n"))
+		}
+	}
+}
+
+// A primary the cache has not seen yet, but the API server has, is not a
+// problem: the reconcile is retried shortly instead of reported.
+func TestAPrimaryCreatedButNotCachedIsRetriedNotReported(t *testing.T) {
+	f := newRelease(inPhase(""))
+	e := newEnv(t, withObjects(f.canary, f.target), withInterceptor(interceptor.Funcs{
+		Create: func(_ context.Context, _ client.WithWatch, obj client.Object, _ ...client.CreateOption) error {
+			if _, ok := obj.(*appsv1.Deployment); ok && obj.GetName() == "podinfo-primary" {
+				return apierrors.NewAlreadyExists(schema.GroupResource{Group: "apps", Resource: "deployments"}, obj.GetName())
+			}
+			return nil
+		},
+	}))
+	res, err := e.reconcile()
+	if err != nil || res.RequeueAfter != conflictRetry {
+		t.Fatalf("result %+v, error %v; want a retry after %s", res, err, conflictRetry)
+	}
+	if cond := meta.FindStatusCondition(e.canary().Status.Conditions, flaggerv1.ReadyCondition); cond != nil && cond.Status == "False" {
+		t.Errorf("cache lag reported as a problem: %+v", cond)
+	}
+}
+
+// Moving a canary to another provider in the middle of a release creates
+// the new routing with the current weights before the old one is removed.
+func TestSwitchingProviderCarriesTheWeightsOver(t *testing.T) {
+	f := newRelease(atWeight(30), withProvider("other"), func(c *flaggerv1.Canary) { c.Status.LastAnalysis.Time.Time = t0 })
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(70, 30)
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	e.j.assertOrder(t, "other: create routes 70/30", "fake: cleanup", "event Normal ProviderChanged")
+	if c := e.canary(); c.Status.Provider != "other" {
+		t.Errorf("status.provider %q, want other", c.Status.Provider)
+	}
+}
+
+// A routing object deleted by hand comes back with the weights of the
+// status, not 100/0: traffic does not jump between the steps.
+func TestADeletedRoutingObjectIsRecreatedWithTheCurrentWeights(t *testing.T) {
+	f := newRelease(atWeight(30), func(c *flaggerv1.Canary) { c.Status.LastAnalysis.Time.Time = t0 })
+	e := newEnv(t, withObjects(f.objects()...))
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	exists, w := e.routes["fake"].get()
+	if !exists || w != (router.Weights{Primary: 70, Canary: 30}) {
+		t.Errorf("routing object exists %v with %+v; want it recreated with 70/30", exists, w)
+	}
+	if e.j.index("fake: routes") >= 0 {
+		t.Errorf("the weights were written after the creation:\n%s", strings.Join(e.j.all(), "\n"))
+	}
+}
+
+// Webhooks that never answer are cut at the step's budget: the step ends,
+// records why the check failed, and the reconcile returns.
+func TestHangingWebhooksAreCutAtTheStepBudget(t *testing.T) {
+	f := newRelease(atWeight(20), withWebhooks(flaggerv1.RolloutHook))
+	e := newEnv(t, withObjects(f.objects()...), withHangingHooks(flaggerv1.RolloutHook), withStepTimeout(50*time.Millisecond))
+	e.routed(80, 20)
+	if err := e.reconcileWithin(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c := e.canary()
+	la := c.Status.LastAnalysis
+	if c.Status.FailedChecks != 1 || la == nil || len(la.Checks) == 0 || !strings.Contains(la.Checks[0].Message, "budget of 50ms") {
+		t.Errorf("failedChecks %d, lastAnalysis %+v; want one failed check naming the step budget", c.Status.FailedChecks, la)
+	}
+}
+
+// Routes that lag the status (a restart between a step's status write and
+// its routes) are set before the next step, which then waits a full
+// interval: the weight is judged on traffic it actually carried.
+func TestRoutesThatLagTheStatusAreSetAndTheStepWaits(t *testing.T) {
+	f := newRelease(atWeight(20), withWebhooks(flaggerv1.EventHook))
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(90, 10)
+	res, err := e.reconcile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, w := e.routes["fake"].get(); w.Canary != 20 {
+		t.Errorf("routes %+v, want the status's 80/20", w)
+	}
+	c := e.canary()
+	if c.Status.CanaryWeight != 20 || res.RequeueAfter != 10*time.Second || !c.Status.LastAnalysis.Time.Time.Equal(t0) {
+		t.Errorf("weight %d, requeue %s, last analysis at %s; want 20, one interval, now", c.Status.CanaryWeight, res.RequeueAfter, c.Status.LastAnalysis.Time)
+	}
+	if i := e.j.index("notify Advance"); i >= 0 {
+		t.Errorf("the step advanced on a weight that had just been routed: %s", e.j.all()[i])
+	}
+}
+
+// A provider that cannot split traffic (kubernetes) never has lagging
+// routes: its releases step at every interval.
+func TestAReleaseWithoutWeightedRoutingStepsEveryInterval(t *testing.T) {
+	// kubernetes routes no weights, so its releases are blue/green by
+	// iterations (a weighted one is refused at admission).
+	f := newRelease(withProvider("kubernetes"), func(c *flaggerv1.Canary) {
+		c.Status.Provider, c.Status.Iterations = "kubernetes", 1
+		c.Spec.Analysis.StepWeight, c.Spec.Analysis.MaxWeight, c.Spec.Analysis.Iterations = 0, 0, 5
+	})
+	e := newEnv(t, withObjects(f.objects()...))
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.canary(); c.Status.Iterations != 2 {
+		t.Errorf("iteration %d after a step, want 2", c.Status.Iterations)
+	}
+}
+
+// A routing object created by an earlier reconcile that the cache has not
+// seen yet is retried, not reported.
+func TestARoutingObjectAlreadyCreatedIsRetriedNotReported(t *testing.T) {
+	f := newRelease(atWeight(20))
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(80, 20)
+	e.r.Routers = router.NewFactory(map[string]router.Router{"fake": alreadyExists{e.routes["fake"]}})
+	res, err := e.reconcile()
+	if err != nil || res.RequeueAfter != conflictRetry {
+		t.Fatalf("result %+v, error %v; want a retry after %s", res, err, conflictRetry)
+	}
+	if cond := meta.FindStatusCondition(e.canary().Status.Conditions, flaggerv1.ReadyCondition); cond != nil && cond.Status == "False" {
+		t.Errorf("cache lag reported as a problem: %+v", cond)
+	}
+}
+
+// alreadyExists is a router whose Reconcile creates what exists already.
+type alreadyExists struct{ *fakeRouter }
+
+func (alreadyExists) Reconcile(context.Context, *flaggerv1.Canary, router.Weights) error {
+	return fmt.Errorf("create VirtualService podinfo: %w", apierrors.NewAlreadyExists(schema.GroupResource{Resource: "virtualservices"}, "podinfo"))
+}
