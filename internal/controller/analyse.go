@@ -73,7 +73,7 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 		return ctrl.Result{}, err
 	}
 	r.Telemetry.Analysed(c, before, after, stepped)
-	convergeErr := r.converge(ctx, s, configs)
+	convergeErr := r.converge(ctx, s, configs, persist)
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
 	if convergeErr != nil {
@@ -154,7 +154,7 @@ func (r *CanaryReconciler) observe(ctx context.Context, s *scope, configs []trac
 // converge makes the workloads and routes match the status: scale the
 // canary up, promote, move traffic, then scale the canary down, in the
 // order that never leaves traffic on a stopped canary.
-func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []trackedConfig) error {
+func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []trackedConfig, persist func() error) error {
 	c := s.canary
 	scale := analysis.DesiredScale(c.Status)
 	if scale == analysis.ScaleUp && (s.target.Spec.Replicas == nil || *s.target.Spec.Replicas == 0) {
@@ -171,7 +171,7 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 		return err
 	}
 	if scale == analysis.ScaleToZero {
-		return r.scaleDown(ctx, s)
+		return r.scaleDown(ctx, s, persist)
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func (r *CanaryReconciler) abortRelease(ctx context.Context, s *scope, why strin
 	}
 	_, err := r.convergeRoutes(ctx, s)
 	if err == nil && s.target != nil {
-		err = r.scaleDown(ctx, s)
+		err = r.scaleDown(ctx, s, persist)
 	}
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
