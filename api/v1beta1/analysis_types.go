@@ -290,6 +290,12 @@ type CanaryWebhook struct {
 	// +kubebuilder:validation:Maximum=5
 	// +optional
 	Retries int `json:"retries,omitempty"`
+
+	// disableTLS skips the verification of the webhook's TLS certificate,
+	// for a receiver with a self-signed one. The egress policy and the
+	// refusal of redirects still apply.
+	// +optional
+	DisableTLS bool `json:"disableTLS,omitempty"`
 }
 
 // CanaryAlert sends the release's events to an AlertProvider.

@@ -87,7 +87,10 @@ type CanarySpec struct {
 	// +optional
 	MetricsServer string `json:"metricsServer,omitempty"`
 
-	// targetRef is the workload under release.
+	// targetRef is the workload under release. Serin releases Deployments
+	// only: Flagger's DaemonSet targets are refused here rather than
+	// accepted and left unreleased.
+	// +kubebuilder:validation:XValidation:rule="self.kind == 'Deployment'",messageExpression="'spec.targetRef.kind ' + self.kind + ' is not supported: Serin releases Deployments only'"
 	// +required
 	TargetRef TargetReference `json:"targetRef"`
 
@@ -96,7 +99,8 @@ type CanarySpec struct {
 	// +optional
 	AutoscalerRef *AutoscalerReference `json:"autoscalerRef,omitempty"`
 
-	// ingressRef is the ingress used by ingress-controller providers.
+	// ingressRef names an ingress. Serin has no ingress-controller
+	// provider: its name is the {{ ingress }} variable of metric templates.
 	// +optional
 	IngressRef *TargetReference `json:"ingressRef,omitempty"`
 

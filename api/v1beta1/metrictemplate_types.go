@@ -45,6 +45,8 @@ type MetricTemplateSpec struct {
 // MetricTemplateProvider is a metrics server.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || has(self.address)",fieldPath=".address",message="provider.address is required with provider.secretRef: the Secret's credentials are only ever sent to the address written next to them"
+// +kubebuilder:validation:XValidation:rule="!has(self.headers) || has(self.address)",fieldPath=".address",message="provider.address is required with provider.headers: the headers are only ever sent to the address written next to them"
+// +kubebuilder:validation:XValidation:rule="!has(self.headers) || !has(self.secretRef) || !self.headers.exists(k, k.lowerAscii() == 'authorization')",fieldPath=".headers",message="provider.headers must not set Authorization with provider.secretRef: the Secret's credentials are the Authorization header"
 type MetricTemplateProvider struct {
 	// type of the metrics server. Only prometheus is supported so far.
 	// +kubebuilder:validation:Enum=prometheus
@@ -69,7 +71,29 @@ type MetricTemplateProvider struct {
 	// insecureSkipVerify disables TLS certificate checks.
 	// +optional
 	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+
+	// headers are sent with every query to address, e.g. X-Scope-OrgID to
+	// pick a Mimir or Cortex tenant: at most 16 names of letters, digits,
+	// '-', '_' and '.', each with at most 8 values of at most 1024
+	// characters. Names the HTTP client manages (Host, Content-Type,
+	// Content-Length, the hop-by-hop and proxy headers) are refused.
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z0-9][-A-Za-z0-9_.]{0,127}$'))",message="provider.headers names must be 1 to 128 letters, digits, '-', '_' and '.', starting with a letter or digit"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() in ['host', 'content-type', 'content-length', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])",message="provider.headers must not set Host, Content-Type, Content-Length, Connection, Keep-Alive, Proxy-Authorization, Proxy-Authenticate, Proxy-Connection, TE, Trailer, Transfer-Encoding or Upgrade: the HTTP client sets them"
+	// +optional
+	Headers map[string]HeaderValues `json:"headers,omitempty"`
 }
+
+// HeaderValues are the values of one request header.
+// +kubebuilder:validation:MinItems=1
+// +kubebuilder:validation:MaxItems=8
+type HeaderValues []HeaderValue
+
+// HeaderValue is one value of a request header: printable text, without
+// line breaks.
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0A-\x1F\x7F]*$`
+type HeaderValue string
 
 // +kubebuilder:object:root=true
 

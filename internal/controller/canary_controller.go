@@ -223,7 +223,7 @@ func (r *CanaryReconciler) newScope(ctx context.Context, c *flaggerv1.Canary) (*
 	ref := c.Spec.TargetRef
 	if ref.Kind != "Deployment" {
 		return s, &problem{reason: "UnsupportedTarget", stalled: true, terminal: true,
-			message: fmt.Sprintf("spec.targetRef.kind %s is not supported yet: only Deployment targets can be released", ref.Kind)}
+			message: fmt.Sprintf("spec.targetRef.kind %s is not supported: Serin releases Deployments only", ref.Kind)}
 	}
 	rt, err := r.Routers.For(s.provider)
 	if err != nil {
