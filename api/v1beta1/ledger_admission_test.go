@@ -1,6 +1,10 @@
 package v1beta1_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,9 +148,46 @@ func TestMetricTemplateHeadersAreBoundedAtAdmission(t *testing.T) {
 			switch {
 			case tc.want == "" && len(errs) > 0:
 				t.Errorf("the valid template is refused: %v", errs)
-			case tc.want != "" && !strings.Contains(errs.ToAggregate().Error(), tc.want):
+			case tc.want != "" && !strings.Contains(fmt.Sprint(errs), tc.want):
 				t.Errorf("admission errors %v; want one containing %q", errs, tc.want)
 			}
 		})
+	}
+}
+
+// The CRD refuses every name of ReservedHeaders, in any case, and its
+// name rule is HeaderNamePattern, which the checker tests again.
+func TestTheHeaderRulesAreTheCheckersLists(t *testing.T) {
+	crd, err := crdcheck.Load("flagger.app_metrictemplates.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(slices.Clone(v1beta1.ReservedHeaders), "x-scope-orgid", "Authorization") {
+		for _, spelling := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {
+			tmpl := &v1beta1.MetricTemplate{
+				TypeMeta:   metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "MetricTemplate"},
+				ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "test"},
+				Spec: v1beta1.MetricTemplateSpec{
+					Provider: v1beta1.MetricTemplateProvider{Type: "prometheus", Address: "http://mimir.monitoring:8080",
+						Headers: map[string]v1beta1.HeaderValues{spelling: {"1"}}},
+					Query: "sum(errors)",
+				},
+			}
+			errs, err := crd.ValidateObject("v1beta1", tmpl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reserved := slices.Contains(v1beta1.ReservedHeaders, name)
+			if refused := strings.Contains(fmt.Sprint(errs), "provider.headers must not set Host"); refused != reserved {
+				t.Errorf("header %s: refused %t (%v), want %t", spelling, refused, errs, reserved)
+			}
+		}
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", "flagger.app_metrictemplates.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule := "k.matches('" + v1beta1.HeaderNamePattern + "')"; !strings.Contains(string(data), rule) {
+		t.Errorf("the MetricTemplate CRD has no rule %s", rule)
 	}
 }

@@ -107,3 +107,15 @@ type MetricTemplateList struct {
 func init() {
 	SchemeBuilder.Register(&MetricTemplate{}, &MetricTemplateList{})
 }
+
+// HeaderNamePattern is what a provider.headers name may be; the CRD's rule
+// on provider.headers is this pattern, and the checker tests it again for
+// templates stored before the rule.
+const HeaderNamePattern = `^[A-Za-z0-9][-A-Za-z0-9_.]{0,127}$`
+
+// ReservedHeaders are the request headers provider.headers must not set:
+// the HTTP client writes them, or they are hop-by-hop or meant for a proxy.
+// The CRD's rule lists them in lower case; the checker refuses them again
+// for templates stored before the rule.
+var ReservedHeaders = []string{"Host", "Content-Type", "Content-Length", "Connection", "Keep-Alive",
+	"Proxy-Authorization", "Proxy-Authenticate", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}

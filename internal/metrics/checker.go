@@ -197,8 +197,22 @@ func (c *Checker) template(ctx context.Context, canary *flaggerv1.Canary, ref *f
 }
 
 // templateServer is where a MetricTemplate's queries run, with its
-// credentials.
+// credentials and headers.
 func (c *Checker) templateServer(ctx context.Context, canary *flaggerv1.Canary, tmpl *flaggerv1.MetricTemplate) (server, error) {
+	prov := tmpl.Spec.Provider
+	if err := checkHeaders(prov); err != nil {
+		return server{}, fmt.Errorf("metric template %s: %w", client.ObjectKeyFromObject(tmpl), err)
+	}
+	s, err := c.templateConnection(ctx, canary, tmpl)
+	if err == nil && len(prov.Headers) > 0 {
+		s.transport = withHeaders(s.transport, prov.Headers)
+	}
+	return s, err
+}
+
+// templateConnection is the address and transport of a MetricTemplate's
+// queries: with the Secret's credentials when it names one.
+func (c *Checker) templateConnection(ctx context.Context, canary *flaggerv1.Canary, tmpl *flaggerv1.MetricTemplate) (server, error) {
 	key := client.ObjectKeyFromObject(tmpl)
 	prov := tmpl.Spec.Provider
 	if prov.SecretRef == nil {
