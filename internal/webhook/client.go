@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,8 +56,10 @@ type Client struct {
 	// webhooks (the operator's --event-webhook flag); none when empty.
 	EventURL string
 
-	once      sync.Once
-	transport http.RoundTripper
+	once sync.Once
+	// transport verifies TLS certificates; insecure is for webhooks with
+	// disableTLS. Both are shared, so connections are reused across calls.
+	transport, insecure http.RoundTripper
 }
 
 // Run calls the canary's webhooks of type t, in spec order, and returns
@@ -105,7 +108,7 @@ func (c *Client) call(ctx context.Context, w flaggerv1.CanaryWebhook, payload an
 	req.Header.Set("Content-Type", "application/json")
 
 	log := ctrl.LoggerFrom(ctx).WithValues("webhook", w.Name, "type", r.Type)
-	resp, err := c.retryingClient(ctx, w.Name, timeout, w.Retries).Do(req)
+	resp, err := c.retryingClient(ctx, w, timeout).Do(req)
 	if err != nil {
 		log.Info("Webhook call failed", "error", egress.WithoutURL(err).Error())
 		r.Err = fmt.Errorf("call webhook %s: %s", w.Name, egress.Describe(err, timeout))
@@ -152,12 +155,21 @@ func timeoutOf(w flaggerv1.CanaryWebhook) (time.Duration, error) {
 	return d, nil
 }
 
-// retryingClient returns a client for the webhook name that gives each
+// retryingClient returns a client for the webhook w that gives each
 // attempt timeout and retries transport errors and 5xx replies up to
-// retries times.
-func (c *Client) retryingClient(ctx context.Context, name string, timeout time.Duration, retries int) *retryablehttp.Client {
-	c.once.Do(func() { c.transport = c.Egress.Transport() })
-	hc := c.Egress.NewClient(c.transport)
+// w.Retries times; it skips TLS verification when w.DisableTLS.
+func (c *Client) retryingClient(ctx context.Context, w flaggerv1.CanaryWebhook, timeout time.Duration) *retryablehttp.Client {
+	c.once.Do(func() {
+		secure := c.Egress.Transport()
+		skip := secure.Clone()
+		skip.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with disableTLS
+		c.transport, c.insecure = secure, skip
+	})
+	rt, name := c.transport, w.Name
+	if w.DisableTLS {
+		rt = c.insecure
+	}
+	hc := c.Egress.NewClient(rt)
 	hc.Timeout = timeout
 	return &retryablehttp.Client{
 		HTTPClient: hc,
@@ -169,7 +181,7 @@ func (c *Client) retryingClient(ctx context.Context, name string, timeout time.D
 		},
 		RetryWaitMin: retryWaitMin,
 		RetryWaitMax: retryWaitMax,
-		RetryMax:     retries,
+		RetryMax:     w.Retries,
 		CheckRetry:   retryPolicy,
 		Backoff:      backoff,
 		// Hand back the last reply or error as is, so the caller can
