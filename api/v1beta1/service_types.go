@@ -36,7 +36,10 @@ type CanaryService struct {
 	// +optional
 	TargetPort *intstr.IntOrString `json:"targetPort,omitempty"`
 
-	// portDiscovery adds the target's other container ports to the services.
+	// portDiscovery adds the target's other container ports to the apex,
+	// primary and canary Services, named as the container names them or
+	// tcp-<container>-<index>; ports of istio-proxy and envoy sidecars, and
+	// ports whose name or number a Service already has, are left out.
 	// +optional
 	PortDiscovery bool `json:"portDiscovery,omitempty"`
 

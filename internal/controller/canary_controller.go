@@ -289,7 +289,8 @@ func (r *CanaryReconciler) refuseCrossNamespaceRefs(c *flaggerv1.Canary) error {
 // another provider, the new routing takes over the current weights before
 // the old provider's objects go.
 func (r *CanaryReconciler) reconcileRouting(ctx context.Context, s *scope) error {
-	set := kubernetes.ServiceSet{LabelKey: s.labelKey, LabelValue: s.labelValue, ApexAnnotations: r.apexAnnotations(s)}
+	set := kubernetes.ServiceSet{LabelKey: s.labelKey, LabelValue: s.labelValue, ApexAnnotations: r.apexAnnotations(s),
+		Containers: s.target.Spec.Template.Spec.Containers}
 	if err := r.Services.Reconcile(ctx, s.canary, set); err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type ServiceSet struct {
 	LabelValue string
 	// ApexAnnotations are added to the apex service (App Mesh gateway).
 	ApexAnnotations map[string]string
+	// Containers are the target's containers, whose ports
+	// spec.service.portDiscovery adds to the services.
+	Containers []corev1.Container
 }
 
 // Services reconciles the three ClusterIP services.
@@ -45,6 +48,7 @@ func (s *Services) Reconcile(ctx context.Context, c *flaggerv1.Canary, set Servi
 	primarySel := map[string]string{set.LabelKey: set.LabelValue + "-primary"}
 	canarySel := map[string]string{set.LabelKey: set.LabelValue}
 	apexMeta := mergeMeta(c.Spec.Service.Apex, set.ApexAnnotations)
+	ports := servicePorts(c, set.Containers)
 	for _, svc := range []struct {
 		name     string
 		selector map[string]string
@@ -54,14 +58,15 @@ func (s *Services) Reconcile(ctx context.Context, c *flaggerv1.Canary, set Servi
 		{name + "-primary", primarySel, c.Spec.Service.Primary},
 		{name + "-canary", canarySel, c.Spec.Service.Canary},
 	} {
-		if err := s.reconcileService(ctx, c, svc.name, svc.selector, svc.meta); err != nil {
+		if err := s.reconcileService(ctx, c, svc.name, svc.selector, svc.meta, ports); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, name string, selector map[string]string, meta *flaggerv1.CustomMetadata) error {
+func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, name string, selector map[string]string,
+	meta *flaggerv1.CustomMetadata, ports []corev1.ServicePort) error {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace}}
 	_, err := controllerutil.CreateOrPatch(ctx, s.Client, svc, func() error {
 		svc.Labels = merge(svc.Labels, map[string]string{"app": name})
@@ -72,21 +77,13 @@ func (s *Services) reconcileService(ctx context.Context, c *flaggerv1.Canary, na
 		gitops.Mark(svc)
 		svc.Spec.Type = corev1.ServiceTypeClusterIP
 		svc.Spec.Selector = selector
-		svc.Spec.Ports = []corev1.ServicePort{servicePort(c)}
+		svc.Spec.Ports = ports
 		return controllerutil.SetControllerReference(c, svc, s.Scheme)
 	})
 	if err != nil {
 		return fmt.Errorf("reconcile service %s: %w", name, err)
 	}
 	return nil
-}
-
-func servicePort(c *flaggerv1.Canary) corev1.ServicePort {
-	p := corev1.ServicePort{Name: c.GetPortName(), Protocol: corev1.ProtocolTCP, Port: c.Spec.Service.Port, TargetPort: c.GetTargetPort()}
-	if c.Spec.Service.AppProtocol != "" {
-		p.AppProtocol = &c.Spec.Service.AppProtocol
-	}
-	return p
 }
 
 func mergeMeta(m *flaggerv1.CustomMetadata, annotations map[string]string) *flaggerv1.CustomMetadata {
