@@ -12,6 +12,10 @@ source "$here/versions.env"
 cache=${SERIN_CACHE:-$HOME/.cache/serin}
 bin="$cache/bin"
 mkdir -p "$bin"
+# Test packages run this too (test/cluster.FindBinaries), several at once:
+# one builds, the others wait for it and then find everything cached.
+exec 9>"$cache/.build-tools.lock"
+flock 9
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 
