@@ -101,6 +101,7 @@ func newTemplate(name, address, query string) *flaggerv1.MetricTemplate {
 func TestCheck(t *testing.T) {
 	vars := strings.NewReplacer("{{ namespace }}", "test", "{{ target }}", "podinfo", "{{ interval }}", "1m")
 	envoyRate, envoyP99 := vars.Replace(envoySuccessRate), vars.Replace(envoyDuration)
+	httpRate, httpP99 := vars.Replace(httpSuccessRate), vars.Replace(httpDuration)
 	templates := []client.Object{
 		newTemplate("error-rate", "", `sum(rate(errors{ns="{{ namespace }}",host="{{ variables.host }}"}[{{ interval }}]))`),
 		newTemplate("broken", "", `{{ nope }}`),
@@ -127,8 +128,12 @@ func TestCheck(t *testing.T) {
 		"request duration above its threshold halts": {
 			provider: "gatewayapi:v1", metric: flaggerv1.CanaryMetric{Name: RequestDuration, Threshold: ptr(500)},
 			reply: fmt.Sprintf(replyVector, "1200"),
-			want: Result{Name: RequestDuration, Value: 1200, Max: ptr(500), Query: envoyP99,
+			want: Result{Name: RequestDuration, Value: 1200, Max: ptr(500), Query: httpP99,
 				Message: "Halt podinfo.test advancement request duration 1.2s > 500ms"}},
+		"the kubernetes provider's success rate reads the application's series": {
+			provider: "kubernetes", metric: flaggerv1.CanaryMetric{Name: RequestSuccessRate, Threshold: ptr(99)},
+			reply: fmt.Sprintf(replyVector, "99.5"),
+			want:  Result{Name: RequestSuccessRate, Value: 99.5, Min: ptr(99), Passed: true, Query: httpRate}},
 		"an empty result is no values": {
 			provider: "appmesh", metric: flaggerv1.CanaryMetric{Name: RequestSuccessRate, Threshold: ptr(99)},
 			reply: replyEmpty,
@@ -170,9 +175,9 @@ func TestCheck(t *testing.T) {
 			want: Result{Name: "range", Query: `up[1m]`, Err: errSet,
 				Message: "Halt podinfo.test advancement range query failed: query returned a matrix; it must return an instant vector or a scalar"}},
 		"a provider without built-in queries fails": {
-			provider: "kubernetes", metric: flaggerv1.CanaryMetric{Name: RequestSuccessRate, Threshold: ptr(99)},
+			provider: "contour", metric: flaggerv1.CanaryMetric{Name: RequestSuccessRate, Threshold: ptr(99)},
 			want: Result{Name: RequestSuccessRate, Min: ptr(99), Err: errSet,
-				Message: "Halt podinfo.test advancement request-success-rate: metric request-success-rate has no built-in query for provider kubernetes; use a MetricTemplate (templateRef)"}},
+				Message: "Halt podinfo.test advancement request-success-rate: metric request-success-rate has no built-in query for provider contour; use a MetricTemplate (templateRef)"}},
 		"a missing template fails": {
 			provider: "appmesh", metric: flaggerv1.CanaryMetric{Name: "latency",
 				TemplateRef: &flaggerv1.CrossNamespaceObjectReference{Name: "latency", Namespace: "monitoring"}},

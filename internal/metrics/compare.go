@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -39,11 +40,18 @@ type Comparison struct {
 // Built-in comparison queries per provider: request and error counts for
 // request-success-rate, the latency histogram for request-duration, over
 // {{ window }} for {{ workload }} (the canary's or the primary's). The
-// kubernetes provider has none: it does not split traffic.
+// kubernetes provider has none: it does not split traffic, so the canary
+// and the primary never serve the same requests over a window.
 const (
 	envoyRequests = `sum(increase(envoy_cluster_upstream_rq{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ window }}]))`
 	envoyErrors   = `sum(increase(envoy_cluster_upstream_rq{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",envoy_response_code=~"5.*"}[{{ window }}]))`
 	envoyBuckets  = `sum(increase(envoy_cluster_upstream_rq_time_bucket{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ window }}])) by (le)`
+
+	// The application's own series, as the threshold queries read them
+	// for gatewayapi:v1 (see httpSuccessRate). Its buckets are in seconds.
+	httpRequests = `sum(increase(http_request_duration_seconds_count{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ window }}]))`
+	httpErrors   = `sum(increase(http_request_duration_seconds_count{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",status=~"5.*"}[{{ window }}]))`
+	httpBuckets  = `sum(increase(http_request_duration_seconds_bucket{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ workload }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ window }}])) by (le)`
 
 	istioRequests = `sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload=~"{{ workload }}"}[{{ window }}]))`
 	istioErrors   = `sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload=~"{{ workload }}",response_code=~"5.*"}[{{ window }}]))`
@@ -54,24 +62,36 @@ const (
 	linkerdBuckets  = `sum(increase(response_latency_ms_bucket{namespace="{{ namespace }}",deployment=~"{{ workload }}",direction="inbound"}[{{ window }}])) by (le)`
 )
 
+// comparisonPlan is what a compared metric measures.
+type comparisonPlan struct {
+	flaggerv1.MetricTemplateComparison
+	// bucketsToMs multiplies a histogram's bucket bounds into
+	// milliseconds, so that a built-in latency's p99 reads in ms whatever
+	// unit its series has; 0 keeps the series' unit (a template's).
+	bucketsToMs float64
+}
+
 var (
-	envoyComparisons = map[string]flaggerv1.MetricTemplateComparison{
-		RequestSuccessRate: {Kind: flaggerv1.CompareErrorRate, Requests: envoyRequests, Errors: envoyErrors},
-		RequestDuration:    {Kind: flaggerv1.CompareLatency, Buckets: envoyBuckets},
+	envoyComparisons = map[string]comparisonPlan{
+		RequestSuccessRate: {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareErrorRate, Requests: envoyRequests, Errors: envoyErrors}},
+		RequestDuration:    {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareLatency, Buckets: envoyBuckets}},
 	}
 	// builtinComparisons maps a mesh provider to the comparison queries of
 	// its built-in metrics.
-	builtinComparisons = map[string]map[string]flaggerv1.MetricTemplateComparison{
+	builtinComparisons = map[string]map[string]comparisonPlan{
 		"appmesh":         envoyComparisons,
 		"appmesh:v1beta2": envoyComparisons,
-		"gatewayapi:v1":   envoyComparisons,
+		"gatewayapi:v1": {
+			RequestSuccessRate: {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareErrorRate, Requests: httpRequests, Errors: httpErrors}},
+			RequestDuration:    {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareLatency, Buckets: httpBuckets}, bucketsToMs: 1000},
+		},
 		"istio": {
-			RequestSuccessRate: {Kind: flaggerv1.CompareErrorRate, Requests: istioRequests, Errors: istioErrors},
-			RequestDuration:    {Kind: flaggerv1.CompareLatency, Buckets: istioBuckets},
+			RequestSuccessRate: {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareErrorRate, Requests: istioRequests, Errors: istioErrors}},
+			RequestDuration:    {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareLatency, Buckets: istioBuckets}},
 		},
 		"linkerd": {
-			RequestSuccessRate: {Kind: flaggerv1.CompareErrorRate, Requests: linkerdRequests, Errors: linkerdErrors},
-			RequestDuration:    {Kind: flaggerv1.CompareLatency, Buckets: linkerdBuckets},
+			RequestSuccessRate: {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareErrorRate, Requests: linkerdRequests, Errors: linkerdErrors}},
+			RequestDuration:    {MetricTemplateComparison: flaggerv1.MetricTemplateComparison{Kind: flaggerv1.CompareLatency, Buckets: linkerdBuckets}},
 		},
 	}
 )
@@ -132,7 +152,7 @@ func (c *Checker) compare(ctx context.Context, canary *flaggerv1.Canary, provide
 
 // comparePlan finds a compared metric's queries and their server: the
 // provider's built-in ones, or the MetricTemplate's compare.
-func (c *Checker) comparePlan(ctx context.Context, canary *flaggerv1.Canary, provider string, m flaggerv1.CanaryMetric) (flaggerv1.MetricTemplateComparison, server, error) {
+func (c *Checker) comparePlan(ctx context.Context, canary *flaggerv1.Canary, provider string, m flaggerv1.CanaryMetric) (comparisonPlan, server, error) {
 	if m.TemplateRef == nil {
 		q, ok := builtinComparisons[provider][m.Name]
 		if !ok {
@@ -143,18 +163,18 @@ func (c *Checker) comparePlan(ctx context.Context, canary *flaggerv1.Canary, pro
 	}
 	tmpl, err := c.template(ctx, canary, m.TemplateRef)
 	if err != nil {
-		return flaggerv1.MetricTemplateComparison{}, server{}, err
+		return comparisonPlan{}, server{}, err
 	}
 	if tmpl.Spec.Compare == nil {
-		return flaggerv1.MetricTemplateComparison{}, server{}, fmt.Errorf("metric template %s has no compare queries, which a metric with compare needs", client.ObjectKeyFromObject(tmpl))
+		return comparisonPlan{}, server{}, fmt.Errorf("metric template %s has no compare queries, which a metric with compare needs", client.ObjectKeyFromObject(tmpl))
 	}
 	s, err := c.templateServer(ctx, canary, tmpl)
-	return *tmpl.Spec.Compare, s, err
+	return comparisonPlan{MetricTemplateComparison: *tmpl.Spec.Compare}, s, err
 }
 
 // measure renders and runs one version's comparison queries. It returns
 // the rendered queries run so far.
-func (c *Checker) measure(ctx context.Context, srv server, name string, q flaggerv1.MetricTemplateComparison, vars queryVars) (judge.Sample, []string, error) {
+func (c *Checker) measure(ctx context.Context, srv server, name string, q comparisonPlan, vars queryVars) (judge.Sample, []string, error) {
 	var sample judge.Sample
 	var rendered []string
 	run := func(text string) (model.Value, error) {
@@ -169,6 +189,9 @@ func (c *Checker) measure(ctx context.Context, srv server, name string, q flagge
 		value, err := run(q.Buckets)
 		if err == nil {
 			sample.Latency, err = histogramOf(value)
+		}
+		if q.bucketsToMs != 0 {
+			sample.Latency.Bounds = scaled(sample.Latency.Bounds, q.bucketsToMs)
 		}
 		return sample, rendered, err
 	}
@@ -193,4 +216,14 @@ func promDuration(d time.Duration) string {
 		s = 1
 	}
 	return fmt.Sprintf("%ds", s)
+}
+
+// scaled multiplies bucket bounds by factor, rounded to a nanosecond's
+// worth of digits so that 0.005 s reads 5 ms, not 5.000000000000001.
+func scaled(bounds []float64, factor float64) []float64 {
+	out := make([]float64, len(bounds))
+	for i, b := range bounds {
+		out[i] = math.Round(b*factor*1e6) / 1e6
+	}
+	return out
 }

@@ -77,27 +77,34 @@ func TestEveryProvidersBuiltInComparisonsMeasureTheCanaryAndThePrimaryOverTheWin
 		canaryWorkload, primaryWorkload string
 		// metricNames are the provider's request counter and histogram.
 		metricNames []string
+		// le are the histogram's bucket labels for 100 ms, 500 ms and
+		// +Inf, in the unit of the provider's series; ms when empty.
+		le []string
 	}{
 		"appmesh": {"appmesh", `kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`, `kubernetes_pod_name=~"podinfo-primary-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`,
-			[]string{"envoy_cluster_upstream_rq{", "envoy_cluster_upstream_rq_time_bucket{"}},
+			[]string{"envoy_cluster_upstream_rq{", "envoy_cluster_upstream_rq_time_bucket{"}, nil},
 		"appmesh:v1beta2": {"appmesh:v1beta2", `kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`, `kubernetes_pod_name=~"podinfo-primary-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`,
-			[]string{"envoy_cluster_upstream_rq{", "envoy_cluster_upstream_rq_time_bucket{"}},
-		"gatewayapi:v1": {"gatewayapi:v1", `kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`, `kubernetes_pod_name=~"podinfo-primary-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`,
-			[]string{"envoy_cluster_upstream_rq{", "envoy_cluster_upstream_rq_time_bucket{"}},
+			[]string{"envoy_cluster_upstream_rq{", "envoy_cluster_upstream_rq_time_bucket{"}, nil},
+		"gatewayapi:v1 reads the application's histogram in seconds": {"gatewayapi:v1", `kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`, `kubernetes_pod_name=~"podinfo-primary-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"`,
+			[]string{"http_request_duration_seconds_count{", "http_request_duration_seconds_bucket{"}, []string{"0.1", "0.5", "+Inf"}},
 		"istio": {"istio", `destination_workload=~"podinfo"`, `destination_workload=~"podinfo-primary"`,
-			[]string{"istio_requests_total{", "istio_request_duration_milliseconds_bucket{"}},
+			[]string{"istio_requests_total{", "istio_request_duration_milliseconds_bucket{"}, nil},
 		"linkerd": {"linkerd", `deployment=~"podinfo"`, `deployment=~"podinfo-primary"`,
-			[]string{"response_total{", "response_latency_ms_bucket{"}},
+			[]string{"response_total{", "response_latency_ms_bucket{"}, nil},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			le := tc.le
+			if le == nil {
+				le = []string{"100", "500", "+Inf"}
+			}
 			prom, address := newScriptedPrometheus(t, func(q string) string {
 				primary := strings.Contains(q, tc.primaryWorkload)
 				switch {
 				case strings.Contains(q, "by (le)") && primary:
-					return bucketsReply([]string{"100", "500", "+Inf"}, []float64{80, 98, 100})
+					return bucketsReply(le, []float64{80, 98, 100})
 				case strings.Contains(q, "by (le)"):
-					return bucketsReply([]string{"500", "100", "+Inf"}, []float64{9, 5, 10})
+					return bucketsReply([]string{le[1], le[0], le[2]}, []float64{9, 5, 10})
 				case strings.Contains(q, `"5.*"`) || strings.Contains(q, `"failure"`):
 					return vectorReply(map[bool]float64{true: 2, false: 1}[primary])
 				default:
@@ -123,7 +130,7 @@ func TestEveryProvidersBuiltInComparisonsMeasureTheCanaryAndThePrimaryOverTheWin
 			}
 			wantCanary := judge.Histogram{Bounds: []float64{100, 500}, Counts: []float64{5, 4, 1}}
 			if latency.Kind != judge.Latency || fmt.Sprint(latency.Window.Canary.Latency) != fmt.Sprint(wantCanary) {
-				t.Errorf("latency %s canary %+v, want latency %+v (buckets sorted by le)", latency.Kind, latency.Window.Canary.Latency, wantCanary)
+				t.Errorf("latency %s canary %+v, want latency %+v (buckets sorted by le, in ms)", latency.Kind, latency.Window.Canary.Latency, wantCanary)
 			}
 			if len(prom.queries) != 6 {
 				t.Errorf("%d queries, want 6 (requests, errors and buckets of both versions): %q", len(prom.queries), prom.queries)
@@ -385,4 +392,16 @@ func FuzzHistogramOf(f *testing.F) {
 			t.Errorf("histogram %+v read from %q is refused by the judge: %v", h, les, err)
 		}
 	})
+}
+
+func TestSecondsBucketsBecomeWholeMilliseconds(t *testing.T) {
+	// client_golang's default buckets, as podinfo's histogram has them.
+	seconds := []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+	want := []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+	got := scaled(seconds, 1000)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("bound %v s = %v ms, want exactly %v", seconds[i], got[i], want[i])
+		}
+	}
 }

@@ -24,6 +24,15 @@ const (
 	istioSuccessRate = `sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload=~"{{ target }}",response_code!~"5.*"}[{{ interval }}])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload=~"{{ target }}"}[{{ interval }}])) * 100`
 	istioDuration    = `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="{{ namespace }}",destination_workload=~"{{ target }}"}[{{ interval }}])) by (le))`
 
+	// The application's own request histogram, as Flagger's HTTP observer
+	// reads it for Gateway API and plain Kubernetes Services: there is no
+	// sidecar, so the pods' http_request_duration_seconds (podinfo's, with
+	// the labels Prometheus' kubernetes-pods relabeling adds) is measured.
+	// It is in seconds; the duration is multiplied into milliseconds, the
+	// unit of request-duration's threshold, as Flagger's observer does.
+	httpSuccessRate = `sum(rate(http_request_duration_seconds_count{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",status!~"5.*"}[{{ interval }}])) / sum(rate(http_request_duration_seconds_count{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ interval }}])) * 100`
+	httpDuration    = `histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{kubernetes_namespace="{{ namespace }}",kubernetes_pod_name=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[{{ interval }}])) by (le)) * 1000`
+
 	// Linkerd proxy metrics of inbound requests.
 	linkerdSuccessRate = `sum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",classification!="failure",direction="inbound"}[{{ interval }}])) / sum(rate(response_total{namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"}[{{ interval }}])) * 100`
 	linkerdDuration    = `histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="{{ namespace }}",deployment=~"{{ target }}",direction="inbound"}[{{ interval }}])) by (le))`
@@ -33,12 +42,10 @@ const (
 var builtinQueries = map[string]map[string]string{
 	"appmesh":         {RequestSuccessRate: envoySuccessRate, RequestDuration: envoyDuration},
 	"appmesh:v1beta2": {RequestSuccessRate: envoySuccessRate, RequestDuration: envoyDuration},
-	// Gateway API routing is measured with the same Envoy pod metrics: the
-	// mesh emulator, like an Envoy-based gateway's sidecars, exports
-	// envoy_cluster_upstream_rq* labelled with the backend pod.
-	"gatewayapi:v1": {RequestSuccessRate: envoySuccessRate, RequestDuration: envoyDuration},
-	"istio":         {RequestSuccessRate: istioSuccessRate, RequestDuration: istioDuration},
-	"linkerd":       {RequestSuccessRate: linkerdSuccessRate, RequestDuration: linkerdDuration},
+	"gatewayapi:v1":   {RequestSuccessRate: httpSuccessRate, RequestDuration: httpDuration},
+	"kubernetes":      {RequestSuccessRate: httpSuccessRate, RequestDuration: httpDuration},
+	"istio":           {RequestSuccessRate: istioSuccessRate, RequestDuration: istioDuration},
+	"linkerd":         {RequestSuccessRate: linkerdSuccessRate, RequestDuration: linkerdDuration},
 }
 
 // builtinQuery returns the query template of a built-in metric for a mesh

@@ -11,6 +11,9 @@ func TestBuiltinQueries(t *testing.T) {
 	const (
 		envoyRate = `sum(rate(envoy_cluster_upstream_rq{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",envoy_response_code!~"5.*"}[1m])) / sum(rate(envoy_cluster_upstream_rq{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[1m])) * 100`
 		envoyP99  = `histogram_quantile(0.99, sum(rate(envoy_cluster_upstream_rq_time_bucket{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[30s])) by (le))`
+		// Flagger's HTTP observer, the p99 multiplied into milliseconds.
+		httpRate = `sum(rate(http_request_duration_seconds_count{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)",status!~"5.*"}[1m])) / sum(rate(http_request_duration_seconds_count{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[1m])) * 100`
+		httpP99  = `histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{kubernetes_namespace="test",kubernetes_pod_name=~"podinfo-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"}[30s])) by (le)) * 1000`
 	)
 	cases := map[string]struct {
 		provider string // the canary's mesh provider
@@ -20,10 +23,12 @@ func TestBuiltinQueries(t *testing.T) {
 	}{
 		"app mesh success rate": {provider: "appmesh", metric: RequestSuccessRate, want: envoyRate},
 		"app mesh duration":     {provider: "appmesh", metric: RequestDuration, interval: "30s", want: envoyP99},
-		"app mesh v1beta2 success rate uses the same envoy query": {provider: "appmesh:v1beta2", metric: RequestSuccessRate, want: envoyRate},
-		"app mesh v1beta2 duration uses the same envoy query":     {provider: "appmesh:v1beta2", metric: RequestDuration, interval: "30s", want: envoyP99},
-		"gateway api success rate uses the envoy pod query":       {provider: "gatewayapi:v1", metric: RequestSuccessRate, want: envoyRate},
-		"gateway api duration uses the envoy pod query":           {provider: "gatewayapi:v1", metric: RequestDuration, interval: "30s", want: envoyP99},
+		"app mesh v1beta2 success rate uses the same envoy query":            {provider: "appmesh:v1beta2", metric: RequestSuccessRate, want: envoyRate},
+		"app mesh v1beta2 duration uses the same envoy query":                {provider: "appmesh:v1beta2", metric: RequestDuration, interval: "30s", want: envoyP99},
+		"gateway api success rate reads the application's request histogram": {provider: "gatewayapi:v1", metric: RequestSuccessRate, want: httpRate},
+		"gateway api duration is the application's p99 in milliseconds":      {provider: "gatewayapi:v1", metric: RequestDuration, interval: "30s", want: httpP99},
+		"kubernetes success rate reads the application's request histogram":  {provider: "kubernetes", metric: RequestSuccessRate, want: httpRate},
+		"kubernetes duration is the application's p99 in milliseconds":       {provider: "kubernetes", metric: RequestDuration, interval: "30s", want: httpP99},
 		"istio success rate": {provider: "istio", metric: RequestSuccessRate, interval: "2m",
 			want: `sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test",destination_workload=~"podinfo",response_code!~"5.*"}[2m])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="test",destination_workload=~"podinfo"}[2m])) * 100`},
 		"istio duration": {provider: "istio", metric: RequestDuration,
@@ -55,7 +60,7 @@ func TestBuiltinQueryOfAnUnknownProviderOrMetricFails(t *testing.T) {
 	cases := map[string]struct {
 		provider, metric string // what is looked up
 	}{
-		"kubernetes has no mesh metrics":  {provider: "kubernetes", metric: RequestSuccessRate},
+		"a provider Serin lacks has none": {provider: "contour", metric: RequestSuccessRate},
 		"a custom metric is not built in": {provider: "appmesh", metric: "error-rate"},
 	}
 	for name, tc := range cases {
@@ -80,11 +85,11 @@ func TestRenderQuery(t *testing.T) {
 		wantErr string // a part of the expected error
 	}{
 		"every function": {
-			text: `{{ name }} {{ namespace }} {{ target }} {{ service }} {{ ingress }} {{ interval }}`,
-			want: "podinfo test podinfo podinfo-svc podinfo-ing 5m"},
+			text: `{{ name }} {{ namespace }} {{ target }} {{ service }} {{ ingress }} {{ route }} {{ interval }}`,
+			want: "podinfo test podinfo podinfo-svc podinfo-ing podinfo 5m"},
 		"fields of the dot": {
-			text: `{{ .name }}/{{ .namespace }}/{{ .interval }}/{{ .variables.host }}`,
-			want: "podinfo/test/5m/app.example.com"},
+			text: `{{ .name }}/{{ .namespace }}/{{ .interval }}/{{ .variables.host }}/{{ .ingress }}/{{ .route }}`,
+			want: "podinfo/test/5m/app.example.com/podinfo-ing/podinfo"},
 		"flagger's variables.key syntax": {
 			text: `up{host="{{ variables.host }}",age="{{variables.max-age}}"}`,
 			want: `up{host="app.example.com",age="30"}`},
@@ -143,9 +148,31 @@ func TestRenderQuery(t *testing.T) {
 	}
 }
 
+func TestIngressAndRouteDefaultToTheTargetAsInFlagger(t *testing.T) {
+	cases := map[string]struct {
+		canary *flaggerv1.Canary // the canary the query is rendered for
+		want   string            // {{ ingress }} {{ route }} {{ .ingress }} {{ .route }}
+	}{
+		"without ingressRef both are the target": {canary: newCanary("podinfo"), want: "podinfo podinfo podinfo podinfo"},
+		"ingressRef names the ingress; route stays the target": {
+			canary: newCanary("podinfo", withIngress("public")), want: "public podinfo public podinfo"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := renderQuery("test/m", `{{ ingress }} {{ route }} {{ .ingress }} {{ .route }}`, varsFor(tc.canary, flaggerv1.CanaryMetric{Name: "m"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("rendered %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func FuzzRenderQuery(f *testing.F) {
 	for _, seed := range []string{
-		envoySuccessRate, istioDuration, linkerdSuccessRate,
+		envoySuccessRate, istioDuration, linkerdSuccessRate, httpDuration,
 		`{{ variables.host }}`, `{{ .variables.host }}`, `{{ printf "%s" variables.a-b }}`,
 		`{{ range $k, $v := variables }}{{ $k }}={{ $v }}{{ end }}`, `{{`, `}}`, `{{ "variables.x" }}`,
 	} {

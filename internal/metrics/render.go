@@ -18,7 +18,8 @@ type queryVars struct {
 	Namespace string            // canary namespace
 	Target    string            // spec.targetRef.name
 	Service   string            // apex service name
-	Ingress   string            // spec.ingressRef.name, if any
+	Ingress   string            // spec.ingressRef.name, else the target
+	Route     string            // the target: the API has no routeRef
 	Interval  string            // the metric's query range, e.g. 1m
 	Variables map[string]string // the metric's templateVariables
 	// Workload is the workload a query measures: the target (the
@@ -40,6 +41,11 @@ func varsFor(canary *flaggerv1.Canary, m flaggerv1.CanaryMetric) queryVars {
 		Variables: make(map[string]string, len(m.TemplateVariables)),
 		Workload:  canary.Spec.TargetRef.Name,
 		Window:    m.GetMetricInterval(),
+		// Flagger's defaults: ingress and route fall back to the target,
+		// so a template written for them renders here too. route is
+		// Flagger's spec.routeRef, which Serin's API does not have.
+		Ingress: canary.Spec.TargetRef.Name,
+		Route:   canary.Spec.TargetRef.Name,
 	}
 	for k, val := range m.TemplateVariables {
 		v.Variables[k] = string(val)
@@ -58,6 +64,7 @@ func (v queryVars) funcs() template.FuncMap {
 		"target":    func() string { return v.Target },
 		"service":   func() string { return v.Service },
 		"ingress":   func() string { return v.Ingress },
+		"route":     func() string { return v.Route },
 		"interval":  func() string { return v.Interval },
 		"variables": func() map[string]string { return v.Variables },
 		"workload":  func() string { return v.Workload },
@@ -74,6 +81,7 @@ func (v queryVars) data() map[string]any {
 		"target":    v.Target,
 		"service":   v.Service,
 		"ingress":   v.Ingress,
+		"route":     v.Route,
 		"interval":  v.Interval,
 		"variables": v.Variables,
 		"workload":  v.Workload,
