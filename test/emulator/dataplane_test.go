@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	networking "istio.io/api/networking/v1alpha3"
 	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,6 +35,8 @@ import (
 type testPlane struct {
 	*dataPlane
 	reg *prometheus.Registry
+	// backend is the podinfo backend's URL.
+	backend string
 }
 
 func newTestPlane(t *testing.T, objs ...client.Object) testPlane {
@@ -52,7 +56,7 @@ func newTestPlane(t *testing.T, objs ...client.Object) testPlane {
 		k.watched.Store(true)
 	}
 	reg := prometheus.NewRegistry()
-	return testPlane{reg: reg, dataPlane: &dataPlane{
+	return testPlane{reg: reg, backend: backend.URL, dataPlane: &dataPlane{
 		resolver: &resolver{reader: cl, kinds: kinds}, endpoints: newEndpoints(cl), splitter: newSplitter(),
 		metrics: newMeshMetrics(reg), ledger: newLedger(), proxy: newProxy(u), log: slog.Default(),
 	}}
@@ -339,6 +343,56 @@ func TestDataPlaneMirrorsIstioRequests(t *testing.T) {
 	if split, copies := r.Split("podinfo.test"), r.Mirrored("podinfo.test", RoleCanary); split != (Split{Primary: 10}) || copies != 5 {
 		t.Errorf("split %+v with %d copies on the canary, want 10 on the primary and 5 copies", split, copies)
 	}
+}
+
+// The backend measures every request, mirrored copies too, as the pod the
+// emulator attributed it to: the series Flagger's HTTP observer reads.
+func TestTheBackendMeasuresRequestsAsTheirPodsIncludingMirroredCopies(t *testing.T) {
+	mirrored := istioObjects(0, func(h *networking.HTTPRoute) {
+		h.Mirror = &networking.Destination{Host: "podinfo-canary"}
+		h.MirrorPercentage = &networking.Percent{Value: 50}
+	})
+	p := newTestPlane(t, append(seedObjects(), mirrored...)...)
+	for range 10 {
+		p.get("podinfo.test", "/status/500")
+	}
+	want := map[string]uint64{"test/podinfo-primary/500": 10, "test/podinfo-7f8b5-ccccc/500": 5}
+	var got map[string]uint64
+	defer func() {
+		if t.Failed() {
+			t.Logf("backend requests by namespace/pod/status %v, want %v", got, want)
+		}
+	}()
+	waitFor(t, func() bool { got = backendRequests(t, p.backend); return fmt.Sprint(got) == fmt.Sprint(want) })
+}
+
+// backendRequests reads the backend's http_request_duration_seconds counts
+// by namespace/pod/status, the primary's pods summed as podinfo-primary.
+func backendRequests(t *testing.T, backend string) map[string]uint64 {
+	t.Helper()
+	resp, err := http.Get(backend + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, m := range families["http_request_duration_seconds"].GetMetric() {
+		l := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		pod := l["kubernetes_pod_name"]
+		if strings.HasPrefix(pod, "podinfo-primary-") {
+			pod = "podinfo-primary"
+		}
+		out[l["kubernetes_namespace"]+"/"+pod+"/"+l["status"]] += m.GetHistogram().GetSampleCount()
+	}
+	return out
 }
 
 // waitFor polls cond for up to 5 s: mirrored copies are answered after

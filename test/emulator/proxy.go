@@ -94,6 +94,7 @@ func (d *dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := r.Clone(r.Context())
 	dest.edits.applyRequest(out, dest.matched)
 	out.Header.Set(podinfo.PodHeader, dest.ep.pod)
+	out.Header.Set(podinfo.NamespaceHeader, dest.ep.namespace)
 	out.Header.Set(podinfo.ImageHeader, dest.ep.image)
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	d.proxy.ServeHTTP(&editingWriter{statusRecorder: rec, edits: []headerEdits{dest.edits.response, dest.response}}, out)
@@ -162,6 +163,7 @@ func (d *dataPlane) mirror(r *http.Request, host string, shadow endpointOf) {
 	out.Body, out.ContentLength = http.NoBody, 0
 	out.Host = r.Host + "-shadow"
 	out.Header.Set(podinfo.PodHeader, shadow.ep.pod)
+	out.Header.Set(podinfo.NamespaceHeader, shadow.ep.namespace)
 	out.Header.Set(podinfo.ImageHeader, shadow.ep.image)
 	go func() {
 		defer cancel()

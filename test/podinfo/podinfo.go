@@ -3,7 +3,8 @@
 // request to one real process of this backend and names, in headers, the
 // pod the request was attributed to and that pod's image; the backend then
 // answers as that pod would: its hostname, the version of its image, and
-// the error and latency endpoints the seed's fault injection uses.
+// the error and latency endpoints the seed's fault injection uses. It
+// measures its requests per pod on /metrics, as each pod's own metrics.
 package podinfo
 
 import (
@@ -20,6 +21,8 @@ import (
 const (
 	// PodHeader names the pod the request was attributed to.
 	PodHeader = "X-Emulator-Pod"
+	// NamespaceHeader is that pod's namespace.
+	NamespaceHeader = "X-Emulator-Namespace"
 	// ImageHeader is that pod's container image, e.g.
 	// stefanprodan/podinfo:3.1.1.
 	ImageHeader = "X-Emulator-Image"
@@ -34,18 +37,22 @@ type Server struct {
 	Version string
 }
 
-// Handler serves /, /version, /headers, /status/{code}, /delay/{seconds}
-// and /healthz.
+// Handler serves /, /version, /headers, /status/{code}, /delay/{seconds},
+// /healthz and /metrics. Each Handler has its own metrics; the requests to
+// the first five routes are measured (see requestMetrics), not those to
+// /healthz and /metrics, which are the harness's, nor unknown paths.
 func (s *Server) Handler() http.Handler {
+	m := newRequestMetrics()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.info)
-	mux.HandleFunc("GET /version", s.version)
-	mux.HandleFunc("GET /headers", headers)
-	mux.HandleFunc("/status/{code}", status)
-	mux.HandleFunc("/delay/{seconds}", delay)
+	mux.HandleFunc("GET /{$}", m.instrument("/", s.info))
+	mux.HandleFunc("GET /version", m.instrument("/version", s.version))
+	mux.HandleFunc("GET /headers", m.instrument("/headers", headers))
+	mux.HandleFunc("/status/{code}", m.instrument("/status/{code}", status))
+	mux.HandleFunc("/delay/{seconds}", m.instrument("/delay/{seconds}", delay))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "OK"})
 	})
+	mux.Handle("GET /metrics", m.handler())
 	return mux
 }
 
@@ -72,7 +79,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 func headers(w http.ResponseWriter, r *http.Request) {
 	out := map[string][]string{"Host": {r.Host}}
 	for k, v := range r.Header {
-		if k != PodHeader && k != ImageHeader {
+		if k != PodHeader && k != ImageHeader && k != NamespaceHeader {
 			out[k] = v
 		}
 	}
