@@ -41,7 +41,7 @@ type Binaries struct {
 
 // Stack is everything the seed scenario runs on: the local control plane
 // (with Serin's, Gateway API's, Istio's and one App Mesh version's CRDs), the
-// podinfo backend, the mesh emulator, a Prometheus scraping it every
+// podinfo backend, the mesh emulator, a Prometheus scraping both every
 // second, and the load tester. Operators are started per namespace with
 // StartOperator.
 type Stack struct {
@@ -50,7 +50,9 @@ type Stack struct {
 	Cluster *cluster.Cluster
 	Client  client.Client
 	Bins    Binaries
-	// Prometheus scrapes the emulator's Envoy metrics.
+	// Prometheus scrapes the emulator's Envoy metrics and the podinfo
+	// backend's http_request_duration_seconds, which the built-in metrics
+	// of gatewayapi:v1 and kubernetes read.
 	Prometheus *framework.Prometheus
 	// EmulatorURL serves the virtual hosts (route by Host).
 	EmulatorURL string
@@ -141,7 +143,7 @@ func (s *Stack) startCluster(ctx context.Context, appMesh string, gitOps bool) e
 }
 
 // startHelpers starts the backend, the emulator in front of it, the
-// Prometheus that scrapes the emulator, and the load tester.
+// Prometheus that scrapes both, and the load tester.
 func (s *Stack) startHelpers(ctx context.Context) error {
 	// The load tester runs hey from PATH; without it every load-test
 	// webhook would fail and the analysis halt for the wrong reason.
@@ -181,7 +183,9 @@ func (s *Stack) startHelpers(ctx context.Context) error {
 			return err
 		}
 	}
-	prom, err := framework.StartPrometheus(filepath.Join(s.Dir, "prometheus"), addrs["emulator-admin"])
+	// The emulator's /metrics has the meshes' series; the backend's, each
+	// pod's own request histogram.
+	prom, err := framework.StartPrometheus(filepath.Join(s.Dir, "prometheus"), addrs["emulator-admin"], addrs["podinfo"])
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -20,10 +21,14 @@ type Traffic struct {
 	Latency time.Duration
 }
 
-// Exporter serves Envoy-format metrics whose values tests control:
+// Exporter serves metrics whose values tests control, as the providers'
+// built-in metrics read them: Envoy's
 // envoy_cluster_upstream_rq{kubernetes_namespace, kubernetes_pod_name,
-// envoy_response_code} and the envoy_cluster_upstream_rq_time histogram.
-// Counters grow with time at the configured rates, as real ones do.
+// envoy_response_code} and envoy_cluster_upstream_rq_time histogram (App
+// Mesh), and the application's own http_request_duration_seconds
+// histogram with status, method and path (Gateway API and kubernetes),
+// from the same traffic. Counters grow with time at the configured rates,
+// as real ones do.
 type Exporter struct {
 	Addr string
 
@@ -40,14 +45,23 @@ type podSeries struct {
 	ok, fail  float64
 	latencyMS float64 // sum of latencies
 	buckets   []float64
+	// okBuckets and failBuckets are the http histogram's, per status, and
+	// okSecs and failSecs its sums of latencies.
+	okBuckets, failBuckets []float64
+	okSecs, failSecs       float64
 }
 
 // envoyBuckets are the histogram's upper bounds in milliseconds.
 var envoyBuckets = []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
+// httpBuckets are the application histogram's upper bounds in seconds,
+// client_golang's defaults, as podinfo has them.
+var httpBuckets = prometheus.DefBuckets
+
 var (
 	rqDesc   = prometheus.NewDesc("envoy_cluster_upstream_rq", "Requests by response code.", []string{"kubernetes_namespace", "kubernetes_pod_name", "envoy_response_code"}, nil)
 	timeDesc = prometheus.NewDesc("envoy_cluster_upstream_rq_time", "Request time in milliseconds.", []string{"kubernetes_namespace", "kubernetes_pod_name"}, nil)
+	httpDesc = prometheus.NewDesc("http_request_duration_seconds", "Seconds spent serving HTTP requests.", []string{"kubernetes_namespace", "kubernetes_pod_name", "method", "path", "status"}, nil)
 )
 
 // StartExporter serves /metrics on a free loopback port until the process
@@ -72,7 +86,8 @@ func (e *Exporter) SetTraffic(namespace, pod string, t Traffic) {
 	k := podKey{namespace, pod}
 	s, ok := e.pods[k]
 	if !ok {
-		s = &podSeries{updated: e.now(), buckets: make([]float64, len(envoyBuckets))}
+		s = &podSeries{updated: e.now(), buckets: make([]float64, len(envoyBuckets)),
+			okBuckets: make([]float64, len(httpBuckets)), failBuckets: make([]float64, len(httpBuckets))}
 		e.pods[k] = s
 	}
 	s.advance(e.now())
@@ -92,12 +107,22 @@ func (s *podSeries) advance(now time.Time) {
 			s.buckets[i] += n
 		}
 	}
+	secs := s.traffic.Latency.Seconds()
+	s.okSecs += n * s.traffic.SuccessRatio * secs
+	s.failSecs += n * (1 - s.traffic.SuccessRatio) * secs
+	for i, le := range httpBuckets {
+		if secs <= le {
+			s.okBuckets[i] += n * s.traffic.SuccessRatio
+			s.failBuckets[i] += n * (1 - s.traffic.SuccessRatio)
+		}
+	}
 }
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rqDesc
 	ch <- timeDesc
+	ch <- httpDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -114,5 +139,16 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			buckets[le] = uint64(s.buckets[i])
 		}
 		ch <- prometheus.MustNewConstHistogram(timeDesc, uint64(s.ok+s.fail), s.latencyMS, buckets, k.namespace, k.pod)
+		for _, h := range []struct {
+			status     string
+			count, sum float64
+			buckets    []float64
+		}{{"200", s.ok, s.okSecs, s.okBuckets}, {"500", s.fail, s.failSecs, s.failBuckets}} {
+			cumulative := map[float64]uint64{}
+			for i, le := range httpBuckets {
+				cumulative[le] = uint64(math.Round(h.buckets[i]))
+			}
+			ch <- prometheus.MustNewConstHistogram(httpDesc, uint64(math.Round(h.count)), h.sum, cumulative, k.namespace, k.pod, "GET", "/", h.status)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func StartPrometheus(dir string, targets ...string) (*Prometheus, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: envoy\n  static_configs:\n  - targets: ["
+	cfg := "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: static\n  static_configs:\n  - targets: ["
 	for i, t := range targets {
 		if i > 0 {
 			cfg += ", "

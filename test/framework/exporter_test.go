@@ -1,0 +1,58 @@
+package framework
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// The application histogram counts the same traffic as Envoy's series:
+// the built-in metrics of gatewayapi:v1 and kubernetes read it.
+func TestTheExporterServesTheApplicationHistogramOfTheSameTraffic(t *testing.T) {
+	e, err := StartExporter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Unix(1700000000, 0)
+	e.now = func() time.Time { return clock }
+	e.SetTraffic("test", "podinfo-7f8b5-x2x4z", Traffic{RPS: 10, SuccessRatio: 0.8, Latency: 30 * time.Millisecond})
+	clock = clock.Add(10 * time.Second)
+
+	resp, err := http.Get("http://" + e.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100 requests of 30 ms: 80 answered 200, 20 answered 500.
+	want := map[string]uint64{"200": 80, "500": 20}
+	got := map[string]uint64{}
+	for _, m := range families["http_request_duration_seconds"].GetMetric() {
+		l := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		if l["kubernetes_namespace"] != "test" || l["kubernetes_pod_name"] != "podinfo-7f8b5-x2x4z" {
+			t.Errorf("series labelled %v, want the pod's namespace and name", l)
+		}
+		h := m.GetHistogram()
+		got[l["status"]] = h.GetSampleCount()
+		for _, b := range h.GetBucket() {
+			// 30 ms is above the 0.025 s bucket and within 0.05 s.
+			within := b.GetUpperBound() >= 0.05
+			if (b.GetCumulativeCount() == h.GetSampleCount()) != within {
+				t.Errorf("status %s bucket le=%v holds %d of %d requests of 30 ms", l["status"], b.GetUpperBound(), b.GetCumulativeCount(), h.GetSampleCount())
+			}
+		}
+	}
+	if len(got) != len(want) || got["200"] != want["200"] || got["500"] != want["500"] {
+		t.Errorf("requests by status %v, want %v", got, want)
+	}
+}
