@@ -59,9 +59,8 @@ func newRelease(t *testing.T, flags []string, mutate ...func(map[string]any)) *r
 	}
 	waitForPhase(t, ns, "podinfo", flaggerv1.CanaryPhaseInitialized, 30*time.Second)
 	r.weights = recordWeights(t, ns, "podinfo")
-	// Envoy metrics of the primary's and the canary's pods; the canary's
-	// pod names match the built-in queries' pod pattern, the primary's do
-	// not.
+	// Metrics of the primary's and the canary's pods; the canary's pod
+	// names match the built-in queries' pod pattern, the primary's do not.
 	e.Exporter.SetTraffic(ns, "podinfo-primary-6c7d9-abcde", framework.Traffic{RPS: 20, SuccessRatio: 1, Latency: 20 * time.Millisecond})
 	return r
 }
@@ -71,7 +70,9 @@ func newRelease(t *testing.T, flags []string, mutate ...func(map[string]any)) *r
 func (r *release) serve(tr framework.Traffic) {
 	const pod = "podinfo-7f8b5-x2x4z"
 	r.e.Exporter.SetTraffic(r.ns, pod, tr)
-	q := fmt.Sprintf(`rate(envoy_cluster_upstream_rq{kubernetes_namespace=%q,kubernetes_pod_name=%q}[10s]) > 0`, r.ns, pod)
+	// The canary is on gatewayapi:v1, whose built-in metrics read the
+	// application's histogram.
+	q := fmt.Sprintf(`rate(http_request_duration_seconds_count{kubernetes_namespace=%q,kubernetes_pod_name=%q}[10s]) > 0`, r.ns, pod)
 	framework.Eventually(r.t, 30*time.Second, "Prometheus to have the canary's traffic", func(ctx context.Context) (bool, string) {
 		return r.e.Prometheus.HasResult(ctx, q)
 	})

@@ -1,7 +1,10 @@
 package framework
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,4 +58,30 @@ func TestTheExporterServesTheApplicationHistogramOfTheSameTraffic(t *testing.T) 
 	if len(got) != len(want) || got["200"] != want["200"] || got["500"] != want["500"] {
 		t.Errorf("requests by status %v, want %v", got, want)
 	}
+}
+
+// Prometheus scrapes the application histogram and logs the queries it
+// runs, which is how a test sees what the operator asked.
+func TestPrometheusScrapesTheApplicationHistogramAndLogsTheQueries(t *testing.T) {
+	e, err := StartExporter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetTraffic("test", "podinfo-7f8b5-x2x4z", Traffic{RPS: 10, SuccessRatio: 1, Latency: 30 * time.Millisecond})
+	prom, err := StartPrometheus(t.TempDir(), e.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prom.Stop)
+	const query = `http_request_duration_seconds_count{kubernetes_namespace="test",kubernetes_pod_name="podinfo-7f8b5-x2x4z",status="200"}`
+	if err := prom.WaitForResult(context.Background(), query, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 10*time.Second, "the query in Prometheus' query log", func(context.Context) (bool, string) {
+		queries, err := prom.Queries()
+		if err != nil {
+			return false, err.Error()
+		}
+		return slices.Contains(queries, query), fmt.Sprintf("%d queries logged", len(queries))
+	})
 }

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,6 +30,9 @@ type Prometheus struct {
 	targetsPath string
 	mu          sync.Mutex
 	added       []string
+	// queryLog is Prometheus' log of the queries it ran (query_log_file),
+	// so a test can see what the operator asked.
+	queryLog string
 }
 
 // StartPrometheus runs prometheus from PATH with its data and log under
@@ -41,7 +45,9 @@ func StartPrometheus(dir string, targets ...string) (*Prometheus, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: static\n  static_configs:\n  - targets: ["
+	queryLog := filepath.Join(dir, "queries.log")
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  query_log_file: %q\n", queryLog)
+	cfg += "scrape_configs:\n- job_name: static\n  static_configs:\n  - targets: ["
 	for i, t := range targets {
 		if i > 0 {
 			cfg += ", "
@@ -64,7 +70,7 @@ func StartPrometheus(dir string, targets ...string) (*Prometheus, error) {
 	addr := l.Addr().String()
 	l.Close()
 	p := &Prometheus{
-		URL: "http://" + addr, bin: bin, logPath: filepath.Join(dir, "prometheus.log"), targetsPath: targetsPath,
+		URL: "http://" + addr, bin: bin, logPath: filepath.Join(dir, "prometheus.log"), targetsPath: targetsPath, queryLog: queryLog,
 		args: []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr, "--log.level=warn"},
 	}
 	if err := p.Start(); err != nil {
@@ -144,6 +150,32 @@ func (p *Prometheus) AddTarget(target string) error {
 		return err
 	}
 	return os.Rename(tmp, p.targetsPath)
+}
+
+// Queries are the PromQL expressions Prometheus has run so far, from
+// every client, in order.
+func (p *Prometheus) Queries() ([]string, error) {
+	data, err := os.ReadFile(p.queryLog)
+	if err != nil {
+		return nil, fmt.Errorf("read the query log: %w", err)
+	}
+	var out []string
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var entry struct {
+			Params struct {
+				Query string `json:"query"`
+			} `json:"params"`
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(line, &entry); err != nil {
+			// The last line may be half written.
+			continue
+		}
+		out = append(out, entry.Params.Query)
+	}
+	return out, nil
 }
 
 // WaitForResult waits until an instant query returns a sample.

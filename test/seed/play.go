@@ -116,6 +116,34 @@ func logOutcome(t *testing.T, sc *demo.Scenario, o demo.Outcome) {
 	t.Log(b.String())
 }
 
+// checkMeasuredSeries: the queries Prometheus ran for the scenario's
+// namespace (its query log) read each of the want series, and none read
+// notWant.
+func checkMeasuredSeries(t *testing.T, sc *demo.Scenario, want []string, notWant string) {
+	t.Helper()
+	queries, err := sc.Stack.Prometheus.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	selector := fmt.Sprintf("kubernetes_namespace=%q", sc.Namespace)
+	var ours []string
+	for _, q := range queries {
+		if strings.Contains(q, selector) {
+			ours = append(ours, q)
+		}
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(ours, func(q string) bool { return strings.Contains(q, w) }) {
+			t.Errorf("no query for %s read %s; the %d queries with %s:\n%s", sc.Namespace, w, len(ours), selector, strings.Join(ours, "\n"))
+		}
+	}
+	for _, q := range ours {
+		if strings.Contains(q, notWant) {
+			t.Errorf("a query for %s read %s: %s", sc.Namespace, notWant, q)
+		}
+	}
+}
+
 func texts(ms []demo.Message) string {
 	var b strings.Builder
 	for _, m := range ms {

@@ -20,10 +20,13 @@ func TestSeedAppMeshV1beta2(t *testing.T) {
 }
 
 // The same seed Canary through Gateway API, the way off App Mesh: HTTPRoute
-// backendRefs weights.
+// backendRefs weights, measured as Flagger's HTTP observer does, on the
+// application's own http_request_duration_seconds (there is no sidecar
+// after App Mesh), never on Envoy's series.
 func TestSeedGatewayAPI(t *testing.T) {
 	t.Parallel()
-	Play(t, "gatewayapi:v1")
+	sc := Play(t, "gatewayapi:v1")
+	checkMeasuredSeries(t, sc, []string{"http_request_duration_seconds_count{", "http_request_duration_seconds_bucket{"}, "envoy_cluster_upstream_rq")
 }
 
 // The seed Canary on Istio: VirtualService weights 5 … 50, measured with
