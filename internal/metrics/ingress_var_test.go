@@ -9,8 +9,8 @@ import (
 )
 
 // spec.ingressRef has one use in Serin: its name is the {{ ingress }}
-// variable of metric templates (empty without an ingressRef), as the query
-// that reaches Prometheus shows.
+// variable of metric templates (the target without an ingressRef, as in
+// Flagger's toMetricModel), as the query that reaches Prometheus shows.
 func TestTheIngressVariableIsTheIngressRefsName(t *testing.T) {
 	cases := map[string]struct {
 		opts []canaryOption // the canary's ingressRef, if any
@@ -19,8 +19,8 @@ func TestTheIngressVariableIsTheIngressRefsName(t *testing.T) {
 		"with an ingressRef": {
 			opts: []canaryOption{withIngress("podinfo-ing")},
 			want: `sum(rate(nginx_ingress_controller_requests{ingress="podinfo-ing"}[1m]))`},
-		"without one": {
-			want: `sum(rate(nginx_ingress_controller_requests{ingress=""}[1m]))`},
+		"without one it is the target": {
+			want: `sum(rate(nginx_ingress_controller_requests{ingress="podinfo"}[1m]))`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
