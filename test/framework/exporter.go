@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Traffic is what a pod serves, as an Envoy sidecar would report it.
@@ -144,11 +144,31 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			count, sum float64
 			buckets    []float64
 		}{{"200", s.ok, s.okSecs, s.okBuckets}, {"500", s.fail, s.failSecs, s.failBuckets}} {
-			cumulative := map[float64]uint64{}
-			for i, le := range httpBuckets {
-				cumulative[le] = uint64(math.Round(h.buckets[i]))
-			}
-			ch <- prometheus.MustNewConstHistogram(httpDesc, uint64(math.Round(h.count)), h.sum, cumulative, k.namespace, k.pod, "GET", "/", h.status)
+			ch <- &floatHistogram{labels: prometheus.MakeLabelPairs(httpDesc, []string{k.namespace, k.pod, "GET", "/", h.status}),
+				count: h.count, sum: h.sum, buckets: h.buckets}
 		}
 	}
+}
+
+// floatHistogram is one http_request_duration_seconds series with
+// fractional counts, as the Envoy counters have: counts rounded to whole
+// requests would make the success rate of a few hundred requests wander
+// by a percentage point from the configured ratio.
+type floatHistogram struct {
+	labels     []*dto.LabelPair
+	count, sum float64
+	// buckets are the cumulative counts at httpBuckets.
+	buckets []float64
+}
+
+func (h *floatHistogram) Desc() *prometheus.Desc { return httpDesc }
+
+func (h *floatHistogram) Write(m *dto.Metric) error {
+	m.Label = h.labels
+	hist := &dto.Histogram{SampleCountFloat: &h.count, SampleSum: &h.sum}
+	for i, le := range httpBuckets {
+		hist.Bucket = append(hist.Bucket, &dto.Bucket{UpperBound: &le, CumulativeCountFloat: &h.buckets[i]})
+	}
+	m.Histogram = hist
+	return nil
 }
