@@ -41,7 +41,8 @@ func TestFaultCampaign(t *testing.T) {
 	for _, m := range fleet {
 		waitForPhase(t, ns, m.name, 120*time.Second, flaggerv1.CanaryPhaseInitialized)
 	}
-	q := fmt.Sprintf(`count(sum by (kubernetes_pod_name) (rate(envoy_cluster_upstream_rq{kubernetes_namespace=%q}[10s])) > 0) >= %d`, ns, fleetSize)
+	// The fleet is on gatewayapi:v1, measured on the application's histogram.
+	q := fmt.Sprintf(`count(sum by (kubernetes_pod_name) (rate(http_request_duration_seconds_count{kubernetes_namespace=%q}[10s])) > 0) >= %d`, ns, fleetSize)
 	framework.Eventually(t, 60*time.Second, "Prometheus to have every canary's traffic", func(ctx context.Context) (bool, string) {
 		return e.Prometheus.HasResult(ctx, q)
 	})

@@ -55,7 +55,9 @@ const canaryPod = "podinfo-7f8b5-x2x4z"
 func waitForCleanMetricWindow(t *testing.T, ns string) {
 	t.Helper()
 	e := framework.Get()
-	q := fmt.Sprintf(`(sum(rate(envoy_cluster_upstream_rq{kubernetes_namespace=%q,kubernetes_pod_name=%q,envoy_response_code=~"5.*"}[10s])) or vector(0)) == 0`, ns, canaryPod)
+	// The canary is on gatewayapi:v1: its built-in metrics read the
+	// application's histogram.
+	q := fmt.Sprintf(`(sum(rate(http_request_duration_seconds_count{kubernetes_namespace=%q,kubernetes_pod_name=%q,status=~"5.*"}[10s])) or vector(0)) == 0`, ns, canaryPod)
 	framework.Eventually(t, 60*time.Second, "the canary's errors to leave the metrics' range", func(ctx context.Context) (bool, string) {
 		return e.Prometheus.HasResult(ctx, q)
 	})
@@ -65,7 +67,7 @@ func serveCanary(t *testing.T, ns string, tr framework.Traffic) {
 	t.Helper()
 	e := framework.Get()
 	e.Exporter.SetTraffic(ns, canaryPod, tr)
-	q := fmt.Sprintf(`rate(envoy_cluster_upstream_rq{kubernetes_namespace=%q,kubernetes_pod_name=%q}[10s]) > 0`, ns, canaryPod)
+	q := fmt.Sprintf(`rate(http_request_duration_seconds_count{kubernetes_namespace=%q,kubernetes_pod_name=%q}[10s]) > 0`, ns, canaryPod)
 	framework.Eventually(t, 30*time.Second, "Prometheus to have the canary's traffic", func(ctx context.Context) (bool, string) {
 		return e.Prometheus.HasResult(ctx, q)
 	})
