@@ -20,8 +20,7 @@ type Options struct {
 	// QueueSize is how many deliveries may wait; DefaultQueueSize when 0.
 	QueueSize int
 	// Workers deliver concurrently; DefaultWorkers when 0. A receiver that
-	// hangs holds one worker for at most Timeout, and the canaries of one
-	// namespace hold at most half of the workers at once.
+	// hangs holds one worker for at most Timeout.
 	Workers int
 	// Timeout bounds each delivery; DefaultTimeout when 0.
 	Timeout time.Duration
@@ -48,21 +47,9 @@ type delivery struct {
 
 // Dispatcher queues notifications and delivers them in the background. It
 // is a controller-runtime Runnable; Notify before Start queues.
-//
-// Namespaces are tenants that do not trust each other: one whose canaries
-// flood a receiver that never answers must not take every worker, or the
-// other namespaces' rollback alerts would wait behind it (and then be
-// dropped from a full queue). A delivery whose namespace already holds its
-// share of the workers is parked and delivered when one of them finishes.
 type Dispatcher struct {
 	opts  Options
 	queue chan delivery
-	share int // workers one namespace may hold
-
-	mu      sync.Mutex
-	busy    map[string]int        // deliveries in progress by namespace
-	parked  map[string][]delivery // waiting for their namespace's share
-	nParked int
 }
 
 // NewDispatcher returns a dispatcher with opts, defaults filled in.
@@ -76,10 +63,7 @@ func NewDispatcher(opts Options) *Dispatcher {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Dispatcher{
-		opts: opts, queue: make(chan delivery, opts.QueueSize), share: max(1, opts.Workers/2),
-		busy: map[string]int{}, parked: map[string][]delivery{},
-	}
+	return &Dispatcher{opts: opts, queue: make(chan delivery, opts.QueueSize)}
 }
 
 // Notify queues n for each sink and returns at once. When the queue is
@@ -106,15 +90,6 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	d.mu.Lock()
-	for ns, parked := range d.parked {
-		for _, dl := range parked {
-			d.dropped(dl.sink, dl.n, "operator stopping")
-		}
-		delete(d.parked, ns)
-	}
-	d.nParked = 0
-	d.mu.Unlock()
 	for {
 		select {
 		case dl := <-d.queue:
@@ -134,58 +109,9 @@ func (d *Dispatcher) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case dl := <-d.queue:
-			next, ok := dl, d.claim(dl)
-			for ok {
-				if ctx.Err() != nil {
-					d.dropped(next.sink, next.n, "operator stopping")
-					break
-				}
-				d.deliver(ctx, next)
-				next, ok = d.finish(next)
-			}
+			d.deliver(ctx, dl)
 		}
 	}
-}
-
-// claim takes a worker's slot for dl's namespace, or parks dl when the
-// namespace holds its share; a park beyond the queue's size is a drop.
-func (d *Dispatcher) claim(dl delivery) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ns := dl.n.Namespace
-	if d.busy[ns] < d.share {
-		d.busy[ns]++
-		return true
-	}
-	if d.nParked >= d.opts.QueueSize {
-		d.dropped(dl.sink, dl.n, "queue full")
-		return false
-	}
-	d.parked[ns] = append(d.parked[ns], dl)
-	d.nParked++
-	return false
-}
-
-// finish gives up done's slot, or hands it to the next parked delivery of
-// the same namespace, which the caller then delivers.
-func (d *Dispatcher) finish(done delivery) (delivery, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ns := done.n.Namespace
-	if parked := d.parked[ns]; len(parked) > 0 {
-		next := parked[0]
-		if len(parked) == 1 {
-			delete(d.parked, ns)
-		} else {
-			d.parked[ns] = parked[1:]
-		}
-		d.nParked--
-		return next, true
-	}
-	if d.busy[ns]--; d.busy[ns] == 0 {
-		delete(d.busy, ns)
-	}
-	return delivery{}, false
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, dl delivery) {

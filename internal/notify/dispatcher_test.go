@@ -109,7 +109,7 @@ func TestNotifyNeverBlocksAndCountsWhatItDrops(t *testing.T) {
 // worker meanwhile: the other sinks keep receiving.
 func TestAHangingSinkDelaysNoOtherSink(t *testing.T) {
 	m := newMetrics()
-	d := NewDispatcher(Options{Workers: 4, Timeout: 2 * time.Second, Metrics: m})
+	d := NewDispatcher(Options{Workers: 2, Timeout: 2 * time.Second, Metrics: m})
 	start(t, d)
 	hanging, healthy := newSink("hanging", true), newSink("healthy", false)
 	d.Notify(Notification{Message: "first"}, hanging, healthy)
@@ -166,24 +166,5 @@ func TestStoppingDropsWhatIsQueued(t *testing.T) {
 	delivered, dropped, _ := m.counts()
 	if delivered+dropped != 3 {
 		t.Errorf("delivered %d + dropped %d, want 3 accounted for", delivered, dropped)
-	}
-}
-
-// One namespace's receivers that hang hold at most half of the workers: a
-// tenant whose canaries flood a receiver that never answers delays no
-// other namespace's notifications.
-func TestANamespaceWithHangingReceiversDelaysNoOtherNamespace(t *testing.T) {
-	d := NewDispatcher(Options{Workers: 4, Timeout: time.Minute})
-	start(t, d)
-	hanging, healthy := newSink("tenant-a", true), newSink("tenant-b", false)
-	for range 20 {
-		d.Notify(Notification{Namespace: "a", Message: "flood"}, hanging)
-	}
-	d.Notify(Notification{Namespace: "b", Message: "rollback"}, healthy)
-	healthy.wait(t, 1)
-	hanging.mu.Lock()
-	defer hanging.mu.Unlock()
-	if len(hanging.got) != 0 {
-		t.Fatalf("a hanging delivery returned before its timeout")
 	}
 }
