@@ -16,6 +16,7 @@ import (
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/egress"
+	"github.com/serin-dev/serin/internal/notify"
 )
 
 // receiver is a local webhook endpoint that records what it is sent and
@@ -68,7 +69,7 @@ func (rc *receiver) last(t *testing.T, into any) {
 // rollback is a message with the numbers of a failed analysis run.
 func rollback() Message {
 	return Message{
-		Canary: "podinfo", Namespace: "test", Severity: SeverityError,
+		Canary: "podinfo", Namespace: "test", Severity: notify.SeverityError,
 		Text: "Rolling back podinfo.test failed checks threshold reached 2",
 		Fields: append([]Field{{Name: "Cluster", Value: "prod-eu"}}, CheckFields([]flaggerv1.CheckResult{
 			{Name: "request-success-rate", Kind: "metric", Value: "91.3", Threshold: ">= 99", Message: "below the minimum"},
@@ -81,16 +82,16 @@ func fastSender() *Sender { return &Sender{FirstBackoff: time.Millisecond} }
 
 func TestWantedFollowsFlaggersSeverityRules(t *testing.T) {
 	tests := map[string]struct {
-		filter, event Severity
+		filter, event notify.Severity
 		want          bool
 	}{
-		"info receives info":           {SeverityInfo, SeverityInfo, true},
-		"info receives error":          {SeverityInfo, SeverityError, true},
-		"an empty filter is info":      {"", SeverityWarn, true},
-		"warn skips info":              {SeverityWarn, SeverityInfo, false},
-		"warn receives warn and error": {SeverityWarn, SeverityError, true},
-		"error skips warn":             {SeverityError, SeverityWarn, false},
-		"error receives error":         {SeverityError, SeverityError, true},
+		"info receives info":           {notify.SeverityInfo, notify.SeverityInfo, true},
+		"info receives error":          {notify.SeverityInfo, notify.SeverityError, true},
+		"an empty filter is info":      {"", notify.SeverityWarn, true},
+		"warn skips info":              {notify.SeverityWarn, notify.SeverityInfo, false},
+		"warn receives warn and error": {notify.SeverityWarn, notify.SeverityError, true},
+		"error skips warn":             {notify.SeverityError, notify.SeverityWarn, false},
+		"error receives error":         {notify.SeverityError, notify.SeverityError, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -177,7 +178,7 @@ func TestTeamsGetsAMessageCardWithFacts(t *testing.T) {
 func TestGoogleChatGetsTextAndACard(t *testing.T) {
 	rc := newReceiver(t)
 	m := rollback()
-	m.Severity = SeverityInfo
+	m.Severity = notify.SeverityInfo
 	if err := fastSender().Send(context.Background(), Target{Type: TypeGChat, Address: rc.URL}, m); err != nil {
 		t.Fatal(err)
 	}

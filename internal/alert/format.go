@@ -2,6 +2,8 @@ package alert
 
 import (
 	"github.com/slack-go/slack"
+
+	"github.com/serin-dev/serin/internal/notify"
 )
 
 // The provider types an AlertProvider names.
@@ -18,7 +20,7 @@ const (
 // coloured by severity, with the canary as author and the facts as fields.
 func slackMessage(t Target, m Message, good, danger string) *slack.WebhookMessage {
 	color := good
-	if m.Severity == SeverityError {
+	if m.Severity == notify.SeverityError {
 		color = danger
 	}
 	fields := make([]slack.AttachmentField, 0, len(m.Fields))
@@ -64,7 +66,7 @@ type teamsFact struct {
 
 func teamsMessage(m Message) teamsCard {
 	color := "0076D7"
-	if m.Severity == SeverityError {
+	if m.Severity == notify.SeverityError {
 		color = "FF0000"
 	}
 	facts := make([]teamsFact, 0, len(m.Fields))

@@ -13,24 +13,15 @@ import (
 	"strings"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
-)
-
-// Severity ranks an event, in Flagger's words.
-type Severity string
-
-// The severities, from the least to the most severe.
-const (
-	SeverityInfo  Severity = "info"
-	SeverityWarn  Severity = "warn"
-	SeverityError Severity = "error"
+	"github.com/serin-dev/serin/internal/notify"
 )
 
 // Wanted tells whether an alert that asks for severity filter (a Canary's
 // analysis.alerts[].severity; info when empty) receives an event of
 // severity event: info receives everything, warn receives warn and error,
 // error receives error only.
-func Wanted(filter, event Severity) bool {
-	rank := map[Severity]int{SeverityInfo: 0, SeverityWarn: 1, SeverityError: 2}
+func Wanted(filter, event notify.Severity) bool {
+	rank := map[notify.Severity]int{notify.SeverityInfo: 0, notify.SeverityWarn: 1, notify.SeverityError: 2}
 	return rank[event] >= rank[filter]
 }
 
@@ -46,7 +37,7 @@ type Message struct {
 	// Text says what happened, e.g. "Rolling back podinfo.test failed
 	// checks threshold reached 2".
 	Text     string
-	Severity Severity
+	Severity notify.Severity
 	// Fields are the facts behind the decision, shown under the text.
 	Fields []Field
 }

@@ -66,7 +66,7 @@ func (a *Alerts) Sinks(c *flaggerv1.Canary, n notify.Notification) []notify.Sink
 		return out
 	}
 	for _, al := range an.Alerts {
-		if !Wanted(Severity(al.Severity), Severity(n.Severity)) {
+		if !Wanted(notify.Severity(al.Severity), n.Severity) {
 			continue
 		}
 		ns := al.ProviderRef.Namespace
@@ -149,7 +149,7 @@ func (s *sink) deliver(ctx context.Context, n notify.Notification) error {
 // the cluster, the state of the release and the last run's checks with
 // their values and thresholds.
 func MessageOf(n notify.Notification, cluster string) Message {
-	m := Message{Canary: n.Name, Namespace: n.Namespace, Text: n.Message, Severity: Severity(n.Severity)}
+	m := Message{Canary: n.Name, Namespace: n.Namespace, Text: n.Message, Severity: n.Severity}
 	if cluster != "" {
 		m.Fields = append(m.Fields, Field{Name: "Cluster", Value: cluster})
 	}

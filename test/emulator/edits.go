@@ -6,6 +6,8 @@ import (
 
 	networking "istio.io/api/networking/v1alpha3"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/serin-dev/serin/test/podinfo"
 )
 
 // edits are what a route changes in the requests it takes and in their
@@ -141,22 +143,22 @@ func istioEdits(h *networking.Headers, rw *networking.HTTPRewrite) edits {
 // editingWriter applies response edits just before the status line, when
 // the backend's headers have been copied.
 type editingWriter struct {
-	*statusRecorder
+	*podinfo.StatusRecorder
 	edits []headerEdits
 }
 
 func (w *editingWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		for _, e := range w.edits {
 			e.apply(w.Header())
 		}
 	}
-	w.statusRecorder.WriteHeader(code)
+	w.StatusRecorder.WriteHeader(code)
 }
 
 func (w *editingWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	return w.statusRecorder.Write(b)
+	return w.StatusRecorder.Write(b)
 }

@@ -96,15 +96,15 @@ func (d *dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.Header.Set(podinfo.PodHeader, dest.ep.pod)
 	out.Header.Set(podinfo.NamespaceHeader, dest.ep.namespace)
 	out.Header.Set(podinfo.ImageHeader, dest.ep.image)
-	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-	d.proxy.ServeHTTP(&editingWriter{statusRecorder: rec, edits: []headerEdits{dest.edits.response, dest.response}}, out)
+	rec := &podinfo.StatusRecorder{ResponseWriter: w, Code: http.StatusOK}
+	d.proxy.ServeHTTP(&editingWriter{StatusRecorder: rec, edits: []headerEdits{dest.edits.response, dest.response}}, out)
 	if r.Context().Err() != nil {
 		// The client gave up (hey stopping): Envoy would report no
 		// response code for the request, and neither does the emulator.
 		return
 	}
-	d.metrics.observe(dest.ep, rec.code, time.Since(start))
-	d.ledger.answered(key, rec.code)
+	d.metrics.observe(dest.ep, rec.Code, time.Since(start))
+	d.ledger.answered(key, rec.Code)
 }
 
 // route resolves the host, picks a route and a target by weight, then a
@@ -173,25 +173,4 @@ func (d *dataPlane) mirror(r *http.Request, host string, shadow endpointOf) {
 		d.metrics.observe(shadow.ep, rec.Code, time.Since(start))
 		d.ledger.answered(key, rec.Code)
 	}()
-}
-
-// statusRecorder remembers the response code.
-type statusRecorder struct {
-	http.ResponseWriter
-	code        int
-	wroteHeader bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wroteHeader {
-		s.code, s.wroteHeader = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Flush lets streamed responses through.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -47,10 +47,10 @@ func (m *requestMetrics) handler() http.Handler {
 func (m *requestMetrics) instrument(path string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
+		rec := &StatusRecorder{ResponseWriter: w, Code: http.StatusOK}
 		h(rec, r)
 		m.duration.WithLabelValues(r.Header.Get(NamespaceHeader), r.Header.Get(PodHeader),
-			methodLabel(r.Method), path, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+			methodLabel(r.Method), path, strconv.Itoa(rec.Code)).Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -65,21 +65,33 @@ func methodLabel(method string) string {
 	return "other"
 }
 
-// codeRecorder remembers the response code.
-type codeRecorder struct {
+// StatusRecorder remembers the status code a handler answers with: the
+// one it sets, or the one its first body write implies. The mesh
+// emulator measures the requests it proxies with it too.
+type StatusRecorder struct {
 	http.ResponseWriter
-	code        int
-	wroteHeader bool
+	// Code is the status sent; start it at http.StatusOK.
+	Code int
+	// WroteHeader is true once the status line has gone out.
+	WroteHeader bool
 }
 
-func (c *codeRecorder) WriteHeader(code int) {
-	if !c.wroteHeader {
-		c.code, c.wroteHeader = code, true
+// WriteHeader records the first status code.
+func (s *StatusRecorder) WriteHeader(code int) {
+	if !s.WroteHeader {
+		s.Code, s.WroteHeader = code, true
 	}
-	c.ResponseWriter.WriteHeader(code)
+	s.ResponseWriter.WriteHeader(code)
 }
 
-func (c *codeRecorder) Write(b []byte) (int, error) {
-	c.wroteHeader = true
-	return c.ResponseWriter.Write(b)
+func (s *StatusRecorder) Write(b []byte) (int, error) {
+	s.WroteHeader = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets streamed responses through.
+func (s *StatusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
