@@ -17,11 +17,14 @@
 // time, so they are right after a restart without replaying history; the
 // series of a deleted canary are removed (Forget). A workload released by
 // two canaries (the second is refused) is reported once, for its holder.
+// A step's time is exported only once the cache holds the status the step
+// wrote, so one scrape never pairs a new step with the weight before it.
 package telemetry
 
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,7 +38,6 @@ import (
 type Recorder struct {
 	duration      *prometheus.HistogramVec
 	metricValue   *prometheus.GaugeVec
-	lastAnalysis  *prometheus.GaugeVec
 	successes     *prometheus.CounterVec
 	failures      *prometheus.CounterVec
 	canaryGauges  *canaryCollector
@@ -54,10 +56,6 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		metricValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flagger_canary_metric_analysis", Help: "Last value measured for each analysis metric.",
 		}, []string{"name", "namespace", "metric"}),
-		lastAnalysis: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "serin_canary_last_analysis_timestamp_seconds",
-			Help: "Unix time of the canary's last analysis step, to the millisecond; 0 before the first step of a release.",
-		}, []string{"name", "namespace"}),
 		successes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flagger_canary_successes_total", Help: "Canary releases promoted.",
 		}, []string{"name", "namespace"}),
@@ -70,10 +68,10 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "serin_notifications_total", Help: "Event deliveries by sink kind and result: delivered, failed or dropped (queue full).",
 		}, []string{"kind", "result"}),
-		canaryGauges: &canaryCollector{reader: reader},
+		canaryGauges: &canaryCollector{reader: reader, steps: map[[2]string][]stepStamp{}},
 	}
 	r.providerGauge.WithLabelValues(version, meshProvider).Set(1)
-	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.lastAnalysis, r.successes, r.failures, r.providerGauge, r.notifications, r.canaryGauges} {
+	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.successes, r.failures, r.providerGauge, r.notifications, r.canaryGauges} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -108,16 +106,14 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 // when it started its checks, to the millisecond) if the step changed
 // status.lastAnalysis: `serin replay` takes each new value as one step
 // the operator took and asks Prometheus as of it. The status keeps the
-// step's time truncated to the second, so it is kept here as well. 0
-// while there is no record (before a release's first step).
+// step's time truncated to the second, so it is kept here as well, and
+// exported once the cache holds after. 0 while there is no record (before
+// a release's first step).
 func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
-	switch {
-	case r == nil:
-	case after == nil:
-		r.lastAnalysis.WithLabelValues(c.Name, c.Namespace).Set(0)
-	case before == nil || !after.Time.Equal(&before.Time) || after.Decision != before.Decision:
-		r.lastAnalysis.WithLabelValues(c.Name, c.Namespace).Set(float64(at.UnixMilli()) / 1000)
+	if r == nil || after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
+		return
 	}
+	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: float64(at.UnixMilli()) / 1000})
 }
 
 // MetricResults records the values of an analysis run.
@@ -140,7 +136,7 @@ func (r *Recorder) Forget(namespace, name string) {
 	labels := prometheus.Labels{"name": name, "namespace": namespace}
 	r.duration.DeletePartialMatch(labels)
 	r.metricValue.DeletePartialMatch(labels)
-	r.lastAnalysis.DeletePartialMatch(labels)
+	r.canaryGauges.forget(namespace, name)
 	r.successes.DeletePartialMatch(labels)
 	r.failures.DeletePartialMatch(labels)
 }
@@ -166,18 +162,74 @@ func (r *Recorder) Dropped(kind string) {
 }
 
 // canaryCollector computes the per-canary gauges from the cache.
-type canaryCollector struct{ reader client.Reader }
+type canaryCollector struct {
+	reader client.Reader
+
+	mu sync.Mutex
+	// steps holds the last few step times of each canary, newest last.
+	steps map[[2]string][]stepStamp
+}
+
+// stepStamp is one analysis step: the record it wrote (its time, to the
+// second, and decision) and when it ran, to the millisecond.
+type stepStamp struct {
+	record   int64
+	decision string
+	at       float64
+}
+
+// stampsKept bounds the step times kept per canary: enough for a cache
+// a few steps behind the writes.
+const stampsKept = 3
 
 var (
-	totalDesc  = prometheus.NewDesc("flagger_canary_total", "Number of canaries per namespace.", []string{"namespace"}, nil)
-	statusDesc = prometheus.NewDesc("flagger_canary_status", "Canary status: 0 progressing, 1 ok, 2 failed.", []string{"name", "namespace"}, nil)
-	weightDesc = prometheus.NewDesc("flagger_canary_weight", "Share of traffic, in percent, on the primary and the canary workload.", []string{"workload", "namespace"}, nil)
+	totalDesc        = prometheus.NewDesc("flagger_canary_total", "Number of canaries per namespace.", []string{"namespace"}, nil)
+	statusDesc       = prometheus.NewDesc("flagger_canary_status", "Canary status: 0 progressing, 1 ok, 2 failed.", []string{"name", "namespace"}, nil)
+	weightDesc       = prometheus.NewDesc("flagger_canary_weight", "Share of traffic, in percent, on the primary and the canary workload.", []string{"workload", "namespace"}, nil)
+	lastAnalysisDesc = prometheus.NewDesc("serin_canary_last_analysis_timestamp_seconds", "Unix time of the canary's last analysis step, to the millisecond; 0 before the first step of a release.", []string{"name", "namespace"}, nil)
 )
+
+func (cc *canaryCollector) stepped(namespace, name string, s stepStamp) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	key := [2]string{namespace, name}
+	stamps := append(cc.steps[key], s)
+	if len(stamps) > stampsKept {
+		stamps = stamps[len(stamps)-stampsKept:]
+	}
+	cc.steps[key] = stamps
+}
+
+func (cc *canaryCollector) forget(namespace, name string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	delete(cc.steps, [2]string{namespace, name})
+}
+
+// lastAnalysis is the time of the step that wrote c's cached record: 0
+// without a record; not known (false) when the step ran before this
+// process started or the cache lags the newest steps kept.
+func (cc *canaryCollector) lastAnalysis(c *flaggerv1.Canary) (float64, bool) {
+	la := c.Status.LastAnalysis
+	if la == nil {
+		return 0, true
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	stamps := cc.steps[[2]string{c.Namespace, c.Name}]
+	for i := len(stamps) - 1; i >= 0; i-- {
+		if stamps[i].record == la.Time.Unix() && stamps[i].decision == la.Decision {
+			return stamps[i].at, true
+		}
+	}
+	return 0, false
+}
 
 func (cc *canaryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- totalDesc
 	ch <- statusDesc
 	ch <- weightDesc
+	ch <- lastAnalysisDesc
 }
 
 func (cc *canaryCollector) Collect(ch chan<- prometheus.Metric) {
@@ -192,6 +244,9 @@ func (cc *canaryCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range list.Items {
 		perNS[c.Namespace]++
 		ch <- prometheus.MustNewConstMetric(statusDesc, prometheus.GaugeValue, statusValue(c.Status.Phase), c.Name, c.Namespace)
+		if at, ok := cc.lastAnalysis(&c); ok {
+			ch <- prometheus.MustNewConstMetric(lastAnalysisDesc, prometheus.GaugeValue, at, c.Name, c.Namespace)
+		}
 		key := [2]string{c.Namespace, c.Spec.TargetRef.Name}
 		byTarget[key] = append(byTarget[key], c)
 	}

@@ -33,6 +33,13 @@ func Play(t *testing.T, provider string) *demo.Scenario {
 	if _, err := sc.WaitPhase(ctx, flaggerv1.CanaryPhaseInitialized, time.Minute); err != nil {
 		t.Fatalf("initialization: %v", err)
 	}
+	// serin replay finds a release's start in a scrape of the idle canary
+	// before it; a release that begins before Prometheus's first scrape of
+	// the canary is, rightly, taken as one already under way.
+	idle := fmt.Sprintf(`flagger_canary_status{namespace=%q,name="podinfo"} == 1`, sc.Namespace)
+	if err := sc.Stack.Prometheus.WaitForResult(ctx, idle, time.Minute); err != nil {
+		t.Fatalf("the initialized canary in Prometheus: %v", err)
+	}
 	good, err := sc.Promote(ctx, nil)
 	logOutcome(t, sc, good)
 	if err != nil {
