@@ -163,25 +163,17 @@ func run(cfg config) error {
 	cl := client.WithFieldOwner(mgr.GetClient(), controller.FieldManager)
 	configs := &configdata.Reader{Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
 	selectorLabels := splitList(cfg.selectorLabels)
-	meshV1beta2 := appmesh.NewV1beta2(cl, scheme)
-	meshV1beta2.SelectorLabels = selectorLabels
 	recorder := mgr.GetEventRecorderFor("serin") //nolint:staticcheck // see CanaryReconciler.Recorder
 	r := &controller.CanaryReconciler{
-		Client:    cl,
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    scheme,
-		Recorder:  recorder,
-		Clock:     clock.RealClock{},
-		Services:  &kubernetes.Services{Client: cl, Scheme: scheme},
-		Routers: router.NewFactory(map[string]router.Router{
-			"kubernetes":      kubernetes.Router{},
-			"appmesh:v1beta2": meshV1beta2,
-			"appmesh":         appmesh.NewV1beta1(cl, scheme, cfg.meshName),
-			"gatewayapi:v1":   gatewayapi.New(cl, scheme),
-			istio.Provider:    istio.New(cl, scheme),
-			linkerd.Provider:  linkerd.New(cl, scheme),
-		}),
-		Webhooks: controller.WebhookClient{Client: &webhook.Client{EventURL: cfg.eventWebhook, Egress: policy}},
+		Client:      cl,
+		APIReader:   mgr.GetAPIReader(),
+		Scheme:      scheme,
+		Recorder:    recorder,
+		Clock:       clock.RealClock{},
+		Services:    &kubernetes.Services{Client: cl, Scheme: scheme},
+		Routers:     newRouters(cl, scheme, cfg.meshName, selectorLabels),
+		LiveRouters: newRouters(controller.LiveReads(cl, mgr.GetAPIReader()), scheme, cfg.meshName, selectorLabels),
+		Webhooks:    controller.WebhookClient{Client: &webhook.Client{EventURL: cfg.eventWebhook, Egress: policy}},
 		Metrics: controller.MetricsClient{Checker: &metrics.Checker{Reader: cl, Secrets: configs, DefaultServer: cfg.metricsServer,
 			NoCrossNamespaceRefs: cfg.noCrossNamespaceRefs, Egress: policy}},
 		Notifier: notifier,
@@ -231,4 +223,18 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// newRouters builds each provider's router on cl.
+func newRouters(cl client.Client, scheme *runtime.Scheme, meshName string, selectorLabels []string) *router.Factory {
+	meshV1beta2 := appmesh.NewV1beta2(cl, scheme)
+	meshV1beta2.SelectorLabels = selectorLabels
+	return router.NewFactory(map[string]router.Router{
+		"kubernetes":      kubernetes.Router{},
+		"appmesh:v1beta2": meshV1beta2,
+		"appmesh":         appmesh.NewV1beta1(cl, scheme, meshName),
+		"gatewayapi:v1":   gatewayapi.New(cl, scheme),
+		istio.Provider:    istio.New(cl, scheme),
+		linkerd.Provider:  linkerd.New(cl, scheme),
+	})
 }

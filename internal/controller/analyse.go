@@ -205,10 +205,31 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) (bool, 
 	} else if stale {
 		return false, errCacheLag
 	}
+	if lag, err := r.routesCacheLags(ctx, s, want); err != nil || lag {
+		return false, err
+	}
 	if err := s.router.SetRoutes(ctx, s.canary, routerWeights(want)); err != nil {
 		return false, fmt.Errorf("set routes %d/%d: %w", want.Primary, want.Canary, err)
 	}
 	return true, nil
+}
+
+// routesCacheLags reports whether the API server's routes already carry
+// want, which the cached ones do not: the cache has not yet seen the
+// operator's last write of them, and nothing needs restoring.
+func (r *CanaryReconciler) routesCacheLags(ctx context.Context, s *scope, want analysis.Weights) (bool, error) {
+	if r.LiveRouters == nil {
+		return false, nil
+	}
+	live, err := r.LiveRouters.For(s.provider)
+	if err != nil {
+		return false, err
+	}
+	got, err := live.GetRoutes(ctx, s.canary)
+	if err != nil {
+		return false, fmt.Errorf("read routes from the API server: %w", err)
+	}
+	return got.Primary == want.Primary && got.Canary == want.Canary && got.Mirrored == want.Mirrored, nil
 }
 
 // staleCanary reports whether the API server holds a newer canary than c.

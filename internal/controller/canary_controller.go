@@ -74,9 +74,14 @@ type CanaryReconciler struct {
 	Recorder record.EventRecorder
 	Clock    clock.PassiveClock
 	Routers  *router.Factory
-	Services *kubernetes.Services
-	Webhooks Webhooks
-	Metrics  MetricsChecker
+	// LiveRouters are the same routers reading the API server instead of
+	// the cache (LiveReads): asked only when the cached routes differ from
+	// the status, to tell routes someone changed from a cache that has not
+	// yet seen the operator's own write. Nil trusts the cache.
+	LiveRouters *router.Factory
+	Services    *kubernetes.Services
+	Webhooks    Webhooks
+	Metrics     MetricsChecker
 	// Notifier delivers each event to the canary's event webhooks and the
 	// operator's, in the background.
 	Notifier Notifier

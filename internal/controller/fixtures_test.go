@@ -261,7 +261,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	clock := clocktesting.NewFakeClock(t0)
 	r := &CanaryReconciler{
 		Client: cl, APIReader: cl, Scheme: scheme, Recorder: journalRecorder{j}, Clock: clock,
-		Routers:  router.NewFactory(routers),
+		Routers: router.NewFactory(routers), LiveRouters: router.NewFactory(routers),
 		Services: &kubernetes.Services{Client: cl, Scheme: scheme},
 		Webhooks: hooks, Metrics: fakeMetrics{rate: cfg.rate}, Notifier: fakeNotifier{j},
 		StepTimeout: cfg.timeout, DefaultProvider: "fake", SelectorLabels: []string{"app"},

@@ -212,6 +212,39 @@ func TestRoutesThatLagTheStatusAreSetAndTheStepWaits(t *testing.T) {
 	}
 }
 
+// Cached routes one write behind the API server (the routing object's
+// event not yet delivered after the operator set the status's weights) do
+// not count as routes that lag: nothing is written and the due step runs.
+// Before, the step was replaced by "Traffic moved to canary weight 20
+// only now", losing its checks from status.lastAnalysis.
+func TestRoutesTheCacheHasNotSeenYetAreNotRestored(t *testing.T) {
+	f := newRelease(atWeight(20))
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(80, 20)
+	e.r.Routers = router.NewFactory(map[string]router.Router{"fake": cachedRoutes{e.routes["fake"], router.Weights{Primary: 90, Canary: 10}}})
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if i := e.j.index("fake: routes 80/20"); i >= 0 {
+		t.Errorf("routes the API server already had were written again: %s", e.j.all()[i])
+	}
+	c := e.canary()
+	if la := c.Status.LastAnalysis; c.Status.CanaryWeight != 30 || la == nil || strings.Contains(la.Decision, "only now") {
+		t.Errorf("weight %d, last analysis %+v; want the due step to weight 30", c.Status.CanaryWeight, la)
+	}
+}
+
+// cachedRoutes is a router whose reads return the weights a cache still
+// holds.
+type cachedRoutes struct {
+	*fakeRouter
+	cached router.Weights
+}
+
+func (r cachedRoutes) GetRoutes(context.Context, *flaggerv1.Canary) (router.Weights, error) {
+	return r.cached, nil
+}
+
 // A provider that cannot split traffic (kubernetes) never has lagging
 // routes: its releases step at every interval.
 func TestAReleaseWithoutWeightedRoutingStepsEveryInterval(t *testing.T) {
