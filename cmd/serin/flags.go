@@ -28,6 +28,7 @@ const defaultConcurrency = 32
 type config struct {
 	metricsAddr      string
 	probeAddr        string
+	pprofAddr        string
 	leaderElect      bool
 	leaderElectionNS string
 	meshProvider     string
@@ -100,6 +101,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 		return nil
 	})
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 disables this listener.")
+	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof profiles (controller-runtime's option); empty or 0 serves none. Profiles show what the operator does; keep the address off the network.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader so only one of several replicas acts.")
 	fs.BoolVar(&c.leaderElect, "enable-leader-election", false, "Same as -leader-elect (Flagger's name).")
 	fs.StringVar(&c.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election lease; the operator's own when empty.")

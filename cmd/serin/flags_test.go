@@ -30,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		"the defaults serve metrics on 8080 and probes on 8081 with config tracking on": {
 			check: func(t *testing.T, c config) {
-				if c.metricsAddr != ":8080" || c.probeAddr != ":8081" || !c.configTracking || c.concurrency != defaultConcurrency || c.meshProvider != "kubernetes" ||
+				if c.metricsAddr != ":8080" || c.probeAddr != ":8081" || c.pprofAddr != "" || !c.configTracking || c.concurrency != defaultConcurrency || c.meshProvider != "kubernetes" ||
 					c.stepTimeout != 5*time.Minute {
 					t.Errorf("defaults: %+v", c)
 				}

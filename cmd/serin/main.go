@@ -134,6 +134,7 @@ func run(cfg config) error {
 		Metrics: metricsserver.Options{BindAddress: cfg.metricsAddr, ExtraHandlers: map[string]http.Handler{
 			"/healthz": http.StripPrefix("/healthz", probes), "/readyz": http.StripPrefix("/readyz", probes)}},
 		HealthProbeBindAddress:  cfg.probeAddr,
+		PprofBindAddress:        cfg.pprofAddr,
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionID:        cfg.shard.LeaseName(),
 		LeaderElectionNamespace: cfg.leaderElectionNS,

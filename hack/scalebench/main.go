@@ -10,7 +10,9 @@
 //
 // Each canary is provider kubernetes, blue/green with -iterations runs
 // -interval apart, and no metrics or webhooks, so the operator alone is
-// measured. The controller manager's and scheduler's client limits are
+// measured. With -profile DIR it also saves CPU profiles of the operator
+// and the API server taken over the same part of the release, and the
+// operator's heap after it (go tool pprof DIR/operator-cpu.pprof). The controller manager's and scheduler's client limits are
 // raised (-control-plane-qps) so that pods come up at the API server's
 // pace; kwok's client is not limited.
 package main
@@ -41,6 +43,8 @@ type options struct {
 	idleWindow      int
 	dir             string
 	operatorFlags   string
+	profileDir      string
+	profileSeconds  int
 }
 
 func main() {
@@ -52,6 +56,8 @@ func main() {
 	flag.IntVar(&o.idleWindow, "idle-intervals", 3, "Intervals over which idle API requests are counted.")
 	flag.StringVar(&o.dir, "dir", "", "Directory for the cluster, logs and audit log; a temporary one, removed afterwards, when empty.")
 	flag.StringVar(&o.operatorFlags, "operator-flags", "", "Extra operator flags, space-separated (e.g. -concurrency=16).")
+	flag.StringVar(&o.profileDir, "profile", "", "Directory for CPU profiles of the operator and the API server over the release's first -profile-seconds, and the operator's heap after it; none when empty.")
+	flag.IntVar(&o.profileSeconds, "profile-seconds", 30, "Length of the CPU profiles.")
 	flag.Parse()
 	// The benchmark's clients log nothing worth reading among its figures.
 	ctrllog.SetLogger(logr.Discard())

@@ -16,7 +16,11 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rec := f.record(ctx)
-	flags := append([]string{"-log-level=info"}, strings.Fields(f.o.operatorFlags)...)
+	prof, profFlags, err := newProfiler(f.o, f.c.Config)
+	if err != nil {
+		return nil, err
+	}
+	flags := append(append([]string{"-log-level=info"}, profFlags...), strings.Fields(f.o.operatorFlags)...)
 	op, err := framework.RunOperator(bin, f.c.OperatorKubeconfig, logPath, flags...)
 	if err != nil {
 		return nil, err
@@ -46,6 +50,7 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 		return nil, err
 	}
 	start = time.Now()
+	profiled := prof.cpu(ctx)
 	written, hashes, err := f.release(ctx, "2")
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
@@ -60,6 +65,8 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 		return nil, err
 	}
 	res.released = time.Since(start)
+	profiled()
+	prof.heap(ctx)
 	res.failed = rec.count(func(s state) bool { return s.phase == flaggerv1.CanaryPhaseFailed })
 	if err := waitSettled(ctx, op); err != nil {
 		return nil, err
