@@ -58,7 +58,7 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 	// and its routes, or a hand edit) are put right before the next step,
 	// which then waits a full interval: a weight is judged only after it
 	// carried traffic.
-	if obs.RoutesRestored, err = r.convergeRoutes(ctx, s); err != nil {
+	if obs.RoutesRestored, err = r.convergeRoutes(ctx, s, statusCached); err != nil {
 		return ctrl.Result{}, err
 	}
 	calls, cancel := context.WithTimeout(ctx, r.stepTimeout())
@@ -69,11 +69,12 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 	d := analysis.Step(c, obs, &liveChecks{ctx: calls, r: r, canary: c, provider: s.provider})
 	previous, before, after := c.Status.Phase, c.Status.LastAnalysis, d.Status.LastAnalysis.DeepCopy()
 	c.Status = d.Status
+	read := c.ResourceVersion
 	if err := persist(); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.Telemetry.Analysed(c, before, after, stepped)
-	convergeErr := r.converge(ctx, s, configs, persist)
+	convergeErr := r.converge(ctx, s, configs, persist, statusSource(c, read))
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
 	if convergeErr != nil {
@@ -154,7 +155,7 @@ func (r *CanaryReconciler) observe(ctx context.Context, s *scope, configs []trac
 // converge makes the workloads and routes match the status: scale the
 // canary up, promote, move traffic, then scale the canary down, in the
 // order that never leaves traffic on a stopped canary.
-func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []trackedConfig, persist func() error) error {
+func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []trackedConfig, persist func() error, status routeCheck) error {
 	c := s.canary
 	scale := analysis.DesiredScale(c.Status)
 	if scale == analysis.ScaleUp && (s.target.Spec.Replicas == nil || *s.target.Spec.Replicas == 0) {
@@ -167,7 +168,7 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 			return err
 		}
 	}
-	if _, err := r.convergeRoutes(ctx, s); err != nil {
+	if _, err := r.convergeRoutes(ctx, s, status); err != nil {
 		return err
 	}
 	if scale == analysis.ScaleToZero {
@@ -176,9 +177,33 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 	return nil
 }
 
+// routeCheck says where the status that routes converge to comes from.
+type routeCheck int
+
+const (
+	// statusWritten: this reconcile just wrote it, so it is the canary's
+	// latest and routes that differ from it are due to move.
+	statusWritten routeCheck = iota
+	// statusCached: it comes from the cache, which may lag the operator's
+	// own writes of the canary or of its routes.
+	statusCached
+)
+
+// statusSource is statusWritten when persist wrote c's status (its
+// resourceVersion moved on from read).
+func statusSource(c *flaggerv1.Canary, read string) routeCheck {
+	if c.ResourceVersion != read {
+		return statusWritten
+	}
+	return statusCached
+}
+
 // convergeRoutes writes the status's weights when the routing objects
-// carry others, and reports whether it did.
-func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) (bool, error) {
+// carry others, and reports whether it did. A cached status is checked
+// first (two uncached reads, only when the routes differ): a canary one
+// step behind its routes would otherwise move the weight back (40 → 35 →
+// 40), and routes only the cache has not seen yet need no writing.
+func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope, status routeCheck) (bool, error) {
 	if _, ok := s.router.(router.Weightless); ok {
 		return false, nil
 	}
@@ -197,16 +222,15 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope) (bool, 
 	if got.Primary == want.Primary && got.Canary == want.Canary && got.Mirrored == want.Mirrored {
 		return false, nil
 	}
-	// Routes that differ from the status are put right only when the
-	// status is the canary's latest: a cached canary one step behind its
-	// routes would otherwise move the weight back (40 → 35 → 40).
-	if stale, err := r.staleCanary(ctx, s.canary); err != nil {
-		return false, fmt.Errorf("read canary: %w", err)
-	} else if stale {
-		return false, errCacheLag
-	}
-	if lag, err := r.routesCacheLags(ctx, s, want); err != nil || lag {
-		return false, err
+	if status == statusCached {
+		if stale, err := r.staleCanary(ctx, s.canary); err != nil {
+			return false, fmt.Errorf("read canary: %w", err)
+		} else if stale {
+			return false, errCacheLag
+		}
+		if lag, err := r.routesCacheLags(ctx, s, want); err != nil || lag {
+			return false, err
+		}
 	}
 	if err := s.router.SetRoutes(ctx, s.canary, routerWeights(want)); err != nil {
 		return false, fmt.Errorf("set routes %d/%d: %w", want.Primary, want.Canary, err)

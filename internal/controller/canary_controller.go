@@ -113,6 +113,10 @@ type CanaryReconciler struct {
 	// NoCrossNamespaceRefs refuses canaries whose templateRef or
 	// providerRef names another namespace (--no-cross-namespace-refs).
 	NoCrossNamespaceRefs bool
+
+	// writes are the operator's own status writes the cache may not have
+	// seen yet.
+	writes ownWrites
 }
 
 // Notifier queues notifications for delivery; it never blocks.
@@ -149,8 +153,14 @@ func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.Get(ctx, req.NamespacedName, canary); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Telemetry.Forget(req.Namespace, req.Name)
+			r.writes.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.writes.stale(req.NamespacedName, canary.ResourceVersion) {
+		// The watch event of the operator's own write is on its way and
+		// brings the canary back; the requeue only covers a lost event.
+		return ctrl.Result{RequeueAfter: ownWriteWait}, nil
 	}
 	before := canary.DeepCopy()
 	defer func() {
@@ -307,7 +317,7 @@ func (r *CanaryReconciler) reconcileRouting(ctx context.Context, s *scope) error
 		return nil
 	}
 	if c.Status.Provider != "" {
-		if _, err := r.convergeRoutes(ctx, s); err != nil {
+		if _, err := r.convergeRoutes(ctx, s, statusCached); err != nil {
 			return err
 		}
 		if old, err := r.Routers.For(c.Status.Provider); err == nil {
@@ -333,14 +343,23 @@ func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flagg
 	// a step decided on a stale cached status fails with a conflict instead
 	// of being applied twice, and it writes zero counters (weight 0) that a
 	// patch computed as a diff would leave out.
-	if err := r.Status().Update(ctx, after); client.IgnoreNotFound(err) != nil {
+	read := after.ResourceVersion
+	if err := r.Status().Update(ctx, after); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("patch status of canary %s: %w", after, err)
 	}
+	r.writes.wrote(client.ObjectKeyFromObject(after), read)
 	return nil
 }
 
 // errCacheLag marks a read that missed an object the operator just wrote.
 var errCacheLag = errors.New("cache has not caught up with a write")
+
+// ownWriteWait is how soon a canary whose cached copy predates the
+// operator's own write is reconciled again if no watch event comes first.
+const ownWriteWait = time.Second
 
 // conflictRetry is how soon a reconcile that lost a write race runs again.
 const conflictRetry = 200 * time.Millisecond

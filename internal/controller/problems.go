@@ -96,10 +96,11 @@ func (r *CanaryReconciler) abortRelease(ctx context.Context, s *scope, why strin
 	d := analysis.Abort(c, r.now(), why)
 	previous := c.Status.Phase
 	c.Status = d.Status
+	read := c.ResourceVersion
 	if err := persist(); err != nil {
 		return err
 	}
-	_, err := r.convergeRoutes(ctx, s)
+	_, err := r.convergeRoutes(ctx, s, statusSource(c, read))
 	if err == nil && s.target != nil {
 		err = r.scaleDown(ctx, s, persist)
 	}

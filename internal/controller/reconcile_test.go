@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -231,6 +233,68 @@ func TestRoutesTheCacheHasNotSeenYetAreNotRestored(t *testing.T) {
 	c := e.canary()
 	if la := c.Status.LastAnalysis; c.Status.CanaryWeight != 30 || la == nil || strings.Contains(la.Decision, "only now") {
 		t.Errorf("weight %d, last analysis %+v; want the due step to weight 30", c.Status.CanaryWeight, la)
+	}
+}
+
+// The routes of a step move right after its status write, with no read
+// in between: the status just written is the canary's latest, so asking
+// the API server whether the cached one is stale only delays the routes
+// (on a rollback, traffic stays on the failed canary that much longer).
+func TestAStepsRoutesFollowItsStatusWriteWithoutARead(t *testing.T) {
+	f := newRelease(atWeight(20))
+	var uncached atomic.Int32
+	e := newEnv(t, withObjects(f.objects()...), withInterceptor(interceptor.Funcs{
+		Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if _, ok := obj.(*metav1.PartialObjectMetadata); ok {
+				uncached.Add(1)
+			}
+			return cl.Get(ctx, key, obj, opts...)
+		},
+	}))
+	e.routed(80, 20)
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := e.routes["fake"].get(); w.Canary != 30 {
+		t.Fatalf("routes %+v, want the step's 70/30", w)
+	}
+	if n := uncached.Load(); n != 0 {
+		t.Errorf("%d reads of the canary between its status write and its routes, want none", n)
+	}
+}
+
+// A cached canary older than the operator's own status write (its watch
+// event not yet delivered) is not reconciled: a step decided on it would
+// only end in a conflict, a wasted write and a retry. The reconcile waits
+// for the event instead; once the cache has the write, it proceeds.
+func TestACachedCanaryOlderThanTheOperatorsOwnWriteWaitsForTheWatch(t *testing.T) {
+	f := newRelease(atWeight(20))
+	var cached atomic.Pointer[flaggerv1.Canary]
+	e := newEnv(t, withObjects(f.objects()...), withInterceptor(interceptor.Funcs{
+		Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if c, ok := obj.(*flaggerv1.Canary); ok && cached.Load() != nil {
+				cached.Load().DeepCopyInto(c)
+				return nil
+			}
+			return cl.Get(ctx, key, obj, opts...)
+		},
+	}))
+	e.routed(80, 20)
+	cached.Store(e.canary())
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	stepped := len(e.j.all())
+	res, err := e.reconcile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := e.j.all()[stepped:]; len(after) != 0 || res.RequeueAfter != ownWriteWait {
+		t.Errorf("reconcile of the stale copy: %q, requeue after %s; want nothing done and a wait of %s for the watch", after, res.RequeueAfter, ownWriteWait)
+	}
+	cached.Store(nil)
+	if res, err := e.reconcile(); err != nil || res.RequeueAfter == ownWriteWait {
+		t.Errorf("with the write in the cache: result %+v, error %v; want a reconcile", res, err)
 	}
 }
 
