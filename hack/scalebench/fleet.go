@@ -30,6 +30,8 @@ type fleet struct {
 	c  *cluster.Cluster
 	cl client.WithWatch
 	o  options
+	// gate is the rollout webhook of gatewayapi:v1 canaries.
+	gate *gate
 }
 
 // newFleet creates the namespace, lets the operator's user do anything,
@@ -40,6 +42,11 @@ func newFleet(ctx context.Context, c *cluster.Cluster, o options) (*fleet, error
 		return nil, err
 	}
 	f := &fleet{c: c, cl: cl, o: o}
+	if o.provider == gatewayProvider {
+		if f.gate, err = startGate(ctx); err != nil {
+			return nil, err
+		}
+	}
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "scalebench-operator"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
@@ -185,9 +192,30 @@ func deployment(i int) *appsv1.Deployment {
 // back 154 canaries whose target the controller manager had not observed).
 const progressDeadline = int32(3600)
 
-// canary i: provider kubernetes, blue/green, no metrics or webhooks.
+// canary i: provider kubernetes, blue/green, no metrics or webhooks; or,
+// with -provider gatewayapi:v1, a weighted release (25 then 50) with a
+// rollout webhook, the gate, that rolls back the release after -rollback.
 func (f *fleet) canary(i int) *flaggerv1.Canary {
 	deadline := progressDeadline
+	if f.o.provider == gatewayProvider {
+		gateways := "gateways"
+		return &flaggerv1.Canary{
+			ObjectMeta: metav1.ObjectMeta{Name: name(i), Namespace: namespace},
+			Spec: flaggerv1.CanarySpec{
+				Provider:                gatewayProvider,
+				ProgressDeadlineSeconds: &deadline,
+				TargetRef:               flaggerv1.TargetReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name(i)},
+				Service:                 flaggerv1.CanaryService{Port: 9898, GatewayRefs: []flaggerv1.ParentReference{{Name: "public", Namespace: &gateways}}},
+				Analysis: &flaggerv1.CanaryAnalysis{
+					Interval:   f.o.interval.String(),
+					StepWeight: 25,
+					MaxWeight:  50,
+					Threshold:  1,
+					Webhooks:   []flaggerv1.CanaryWebhook{{Name: "gate", Type: flaggerv1.RolloutHook, URL: f.gate.url}},
+				},
+			},
+		}
+	}
 	return &flaggerv1.Canary{
 		ObjectMeta: metav1.ObjectMeta{Name: name(i), Namespace: namespace},
 		Spec: flaggerv1.CanarySpec{

@@ -43,6 +43,7 @@ type options struct {
 	idleWindow      int
 	dir             string
 	operatorFlags   string
+	provider        string
 	profileDir      string
 	profileSeconds  int
 }
@@ -56,9 +57,14 @@ func main() {
 	flag.IntVar(&o.idleWindow, "idle-intervals", 3, "Intervals over which idle API requests are counted.")
 	flag.StringVar(&o.dir, "dir", "", "Directory for the cluster, logs and audit log; a temporary one, removed afterwards, when empty.")
 	flag.StringVar(&o.operatorFlags, "operator-flags", "", "Extra operator flags, space-separated (e.g. -concurrency=16).")
+	flag.StringVar(&o.provider, "provider", "kubernetes", "Provider of the canaries: kubernetes (blue/green, no routes) or gatewayapi:v1 (weighted HTTPRoutes, 25 then 50, and a second release rolled back by a failing rollout webhook, to time rollback → routes 100/0).")
 	flag.StringVar(&o.profileDir, "profile", "", "Directory for CPU profiles of the operator and the API server over the release's first -profile-seconds, and the operator's heap after it; none when empty.")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 30, "Length of the CPU profiles.")
 	flag.Parse()
+	if o.provider != "kubernetes" && o.provider != gatewayProvider {
+		fmt.Fprintf(os.Stderr, "scalebench: -provider %q: it must be kubernetes or %s\n", o.provider, gatewayProvider)
+		os.Exit(2)
+	}
 	// The benchmark's clients log nothing worth reading among its figures.
 	ctrllog.SetLogger(logr.Discard())
 	if err := run(o); err != nil {
@@ -82,7 +88,11 @@ func run(o options) error {
 		defer os.RemoveAll(dir)
 	}
 	logf("N=%d, interval %s, %d iterations; load at start: %s", o.n, o.interval, o.iterations, loadAverage())
-	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(dir, "cluster"), CRDPaths: cluster.CRDPaths(root), ControlPlaneQPS: o.controlPlaneQPS})
+	crds, err := framework.CRDPaths(root)
+	if err != nil {
+		return err
+	}
+	c, err := cluster.Start(ctx, cluster.Options{Dir: filepath.Join(dir, "cluster"), CRDPaths: crds, ControlPlaneQPS: o.controlPlaneQPS})
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,7 @@ type results struct {
 	perRelease                   float64
 	released                     time.Duration
 	release                      release
+	rollback                     []time.Duration
 	peakRSS                      int64
 	cpuSeconds                   float64
 	throttled                    int
@@ -170,7 +171,7 @@ type results struct {
 
 func (r *results) print(w io.Writer, o options) {
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" }
-	fmt.Fprintf(w, "N=%d interval=%s iterations=%d, load average at start %s, at end %s\n", o.n, o.interval, o.iterations, r.loadStart, r.loadEnd)
+	fmt.Fprintf(w, "N=%d provider=%s interval=%s iterations=%d, load average at start %s, at end %s\n", o.n, o.provider, o.interval, o.iterations, r.loadStart, r.loadEnd)
 	fmt.Fprintln(w, "| N | initialize all | idle requests / canary / interval | requests / canary / release | detection p50 / p99 | step lateness p50 / p99 | release done | peak RSS | CPU | throttling messages |")
 	fmt.Fprintf(w, "| %d | %s | %.3f (%d in %d intervals) | %.1f | %s / %s | %s / %s | %s | %d MiB | %.1f s | %d |\n",
 		o.n, r.initialize.Round(time.Second), r.idlePerCanaryPerInterval, r.idleRequests, o.idleWindow, r.perRelease,
@@ -178,6 +179,10 @@ func (r *results) print(w io.Writer, o options) {
 		ms(percentile(r.release.lateness, 50)), ms(percentile(r.release.lateness, 99)),
 		r.released.Round(time.Second), r.peakRSS>>20, r.cpuSeconds, r.throttled)
 	fmt.Fprintf(w, "(%d detections, %d analysis runs timed; %d releases rolled back)\n", len(r.release.detection), len(r.release.lateness), r.failed)
+	if o.provider == gatewayProvider {
+		fmt.Fprintf(w, "rollback decision (Failed status delivered) → HTTPRoute at weight 0 delivered, %d rollbacks: p50 %s, p99 %s, max %s\n",
+			len(r.rollback), ms(percentile(r.rollback, 50)), ms(percentile(r.rollback, 99)), ms(percentile(r.rollback, 100)))
+	}
 }
 
 // operatorRequests is the number of requests the operator's user made so

@@ -16,6 +16,10 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rec := f.record(ctx)
+	var routes *routeRecorder
+	if f.gate != nil {
+		routes = f.recordRoutes(ctx)
+	}
 	prof, profFlags, err := newProfiler(f.o, f.c.Config)
 	if err != nil {
 		return nil, err
@@ -78,6 +82,11 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	res.releaseRequest = after - before
 	res.perRelease = float64(after-before) / float64(f.o.n)
 	res.release = rec.analyse(written, hashes, f.o.interval)
+	if f.gate != nil {
+		if res.rollback, err = f.rollBack(ctx, rec, routes); err != nil {
+			return nil, err
+		}
+	}
 	res.peakRSS, res.cpuSeconds, err = process(op.Pid())
 	res.throttled = throttlingMessages(op)
 	return res, err
@@ -122,4 +131,33 @@ func waitSettled(ctx context.Context, op *framework.Operator) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// rollBack releases a third revision whose gate fails at each canary's
+// second step, and times each rollback's routes.
+func (f *fleet) rollBack(ctx context.Context, rec *recorder, routes *routeRecorder) ([]time.Duration, error) {
+	f.gate.failFromNow()
+	start := time.Now()
+	_, hashes, err := f.release(ctx, "3")
+	if err != nil {
+		return nil, fmt.Errorf("release to roll back: %w", err)
+	}
+	err = waitFor(ctx, "canaries rolled back", func() (int, error) {
+		return rec.count(func(s state) bool { return s.phase == flaggerv1.CanaryPhaseFailed }), nil
+	}, f.o.n)
+	if err != nil {
+		return nil, err
+	}
+	logf("%d releases rolled back in %s", f.o.n, time.Since(start).Round(time.Second))
+	// The last route writes follow the last Failed status.
+	if err := waitFor(ctx, "routes at weight 0 after the rollback", func() (int, error) {
+		got, err := rollbackLatencies(rec, routes, hashes)
+		if err != nil {
+			return 0, nil
+		}
+		return len(got), nil
+	}, f.o.n); err != nil {
+		return nil, err
+	}
+	return rollbackLatencies(rec, routes, hashes)
 }
