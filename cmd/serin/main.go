@@ -30,6 +30,7 @@ import (
 	"github.com/serin-dev/serin/internal/configdata"
 	"github.com/serin-dev/serin/internal/controller"
 	"github.com/serin-dev/serin/internal/gitops"
+	"github.com/serin-dev/serin/internal/memlimit"
 	"github.com/serin-dev/serin/internal/metrics"
 	"github.com/serin-dev/serin/internal/notify"
 	"github.com/serin-dev/serin/internal/router"
@@ -67,6 +68,11 @@ func main() {
 	log := ctrl.Log.WithName("setup")
 	for _, note := range cfg.notes {
 		log.Info("Flag accepted for Flagger compatibility", "note", note)
+	}
+	if limit, from, err := memlimit.Set("/sys/fs/cgroup"); err != nil {
+		log.Error(err, "No Go memory limit: the container's could not be read")
+	} else if limit != 0 {
+		log.Info("Go memory limit", "bytes", limit, "from", from)
 	}
 	if err := run(cfg); err != nil {
 		log.Error(err, "Operator stopped")

@@ -44,6 +44,7 @@ type options struct {
 	dir             string
 	operatorFlags   string
 	provider        string
+	memoryLimit     string
 	profileDir      string
 	profileSeconds  int
 }
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "Directory for the cluster, logs and audit log; a temporary one, removed afterwards, when empty.")
 	flag.StringVar(&o.operatorFlags, "operator-flags", "", "Extra operator flags, space-separated (e.g. -concurrency=16).")
 	flag.StringVar(&o.provider, "provider", "kubernetes", "Provider of the canaries: kubernetes (blue/green, no routes) or gatewayapi:v1 (weighted HTTPRoutes, 25 then 50, and a second release rolled back by a failing rollout webhook, to time rollback → routes 100/0).")
+	flag.StringVar(&o.memoryLimit, "operator-memory-limit", "", "GOMEMLIMIT of the operator (e.g. 120MiB), as a container memory limit gives it; none when empty.")
 	flag.StringVar(&o.profileDir, "profile", "", "Directory for CPU profiles of the operator and the API server over the release's first -profile-seconds, and the operator's heap after it; none when empty.")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 30, "Length of the CPU profiles.")
 	flag.Parse()

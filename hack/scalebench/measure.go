@@ -171,7 +171,7 @@ type results struct {
 
 func (r *results) print(w io.Writer, o options) {
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" }
-	fmt.Fprintf(w, "N=%d provider=%s interval=%s iterations=%d, load average at start %s, at end %s\n", o.n, o.provider, o.interval, o.iterations, r.loadStart, r.loadEnd)
+	fmt.Fprintf(w, "N=%d provider=%s interval=%s iterations=%d operator GOMEMLIMIT=%q, load average at start %s, at end %s\n", o.n, o.provider, o.interval, o.iterations, o.memoryLimit, r.loadStart, r.loadEnd)
 	fmt.Fprintln(w, "| N | initialize all | idle requests / canary / interval | requests / canary / release | detection p50 / p99 | step lateness p50 / p99 | release done | peak RSS | CPU | throttling messages |")
 	fmt.Fprintf(w, "| %d | %s | %.3f (%d in %d intervals) | %.1f | %s / %s | %s / %s | %s | %d MiB | %.1f s | %d |\n",
 		o.n, r.initialize.Round(time.Second), r.idlePerCanaryPerInterval, r.idleRequests, o.idleWindow, r.perRelease,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -25,7 +26,13 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 		return nil, err
 	}
 	flags := append(append([]string{"-log-level=info"}, profFlags...), strings.Fields(f.o.operatorFlags)...)
+	if f.o.memoryLimit != "" {
+		// Read by the operator's runtime at its start; this process
+		// read its own long before.
+		os.Setenv("GOMEMLIMIT", f.o.memoryLimit)
+	}
 	op, err := framework.RunOperator(bin, f.c.OperatorKubeconfig, logPath, flags...)
+	os.Unsetenv("GOMEMLIMIT")
 	if err != nil {
 		return nil, err
 	}
