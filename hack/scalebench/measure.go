@@ -180,7 +180,7 @@ func (r *results) print(w io.Writer, o options) {
 		r.released.Round(time.Second), r.peakRSS>>20, r.cpuSeconds, r.throttled)
 	fmt.Fprintf(w, "(%d detections, %d analysis runs timed; %d releases rolled back)\n", len(r.release.detection), len(r.release.lateness), r.failed)
 	if o.provider == gatewayProvider {
-		fmt.Fprintf(w, "rollback decision (Failed status delivered) → HTTPRoute at weight 0 delivered, %d rollbacks: p50 %s, p99 %s, max %s\n",
+		fmt.Fprintf(w, "rollback decision (its status write done) → HTTPRoute 100/0 written, from the audit log, %d rollbacks: p50 %s, p99 %s, max %s\n",
 			len(r.rollback), ms(percentile(r.rollback, 50)), ms(percentile(r.rollback, 99)), ms(percentile(r.rollback, 100)))
 	}
 }

@@ -17,10 +17,6 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rec := f.record(ctx)
-	var routes *routeRecorder
-	if f.gate != nil {
-		routes = f.recordRoutes(ctx)
-	}
 	prof, profFlags, err := newProfiler(f.o, f.c.Config)
 	if err != nil {
 		return nil, err
@@ -90,7 +86,7 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	res.perRelease = float64(after-before) / float64(f.o.n)
 	res.release = rec.analyse(written, hashes, f.o.interval)
 	if f.gate != nil {
-		if res.rollback, err = f.rollBack(ctx, rec, routes); err != nil {
+		if res.rollback, err = f.rollBack(ctx, op, rec); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +173,7 @@ func waitSettled(ctx context.Context, op *framework.Operator) error {
 
 // rollBack releases a third revision whose gate fails at each canary's
 // second step, and times each rollback's routes.
-func (f *fleet) rollBack(ctx context.Context, rec *recorder, routes *routeRecorder) ([]time.Duration, error) {
+func (f *fleet) rollBack(ctx context.Context, op *framework.Operator, rec *recorder) ([]time.Duration, error) {
 	f.gate.failFromNow()
 	start := time.Now()
 	_, hashes, err := f.release(ctx, "3")
@@ -192,14 +188,8 @@ func (f *fleet) rollBack(ctx context.Context, rec *recorder, routes *routeRecord
 	}
 	logf("%d releases rolled back in %s", f.o.n, time.Since(start).Round(time.Second))
 	// The last route writes follow the last Failed status.
-	if err := waitFor(ctx, "routes at weight 0 after the rollback", func() (int, error) {
-		got, err := rollbackLatencies(rec, routes, hashes)
-		if err != nil {
-			return 0, nil
-		}
-		return len(got), nil
-	}, f.o.n); err != nil {
+	if err := waitSettled(ctx, op); err != nil {
 		return nil, err
 	}
-	return rollbackLatencies(rec, routes, hashes)
+	return f.rollbackLatencies(rec, hashes, start)
 }

@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 )
@@ -70,89 +66,43 @@ func (g *gate) failFromNow() {
 	g.failing, g.calls = true, map[string]int{}
 }
 
-// routeRecorder keeps, for each HTTPRoute, when the watch delivered it
-// with the canary's backend at weight 0.
-type routeRecorder struct {
-	mu    sync.Mutex
-	zeros map[string][]time.Time
-}
-
-// recordRoutes watches the fleet's HTTPRoutes until ctx ends.
-func (f *fleet) recordRoutes(ctx context.Context) *routeRecorder {
-	r := &routeRecorder{zeros: map[string][]time.Time{}}
-	go func() {
-		version := ""
-		for ctx.Err() == nil {
-			w, err := f.cl.Watch(ctx, &gatewayv1.HTTPRouteList{}, client.InNamespace(namespace), &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: version}})
-			if err != nil {
-				logf("watch routes: %v", err)
-				time.Sleep(time.Second)
-				continue
-			}
-			for ev := range w.ResultChan() {
-				route, ok := ev.Object.(*gatewayv1.HTTPRoute)
-				if !ok || ev.Type == watch.Deleted {
-					continue
-				}
-				version = route.ResourceVersion
-				if canaryWeight(route) == 0 {
-					r.mu.Lock()
-					r.zeros[route.Name] = append(r.zeros[route.Name], time.Now())
-					r.mu.Unlock()
-				}
-			}
-		}
-	}()
-	return r
-}
-
-// canaryWeight is the weight of the route's -canary backend; -1 without one.
-func canaryWeight(route *gatewayv1.HTTPRoute) int32 {
-	for _, rule := range route.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			if string(b.Name) == route.Name+"-canary" && b.Weight != nil {
-				return *b.Weight
-			}
-		}
+// rollbackLatencies reads, from the API server's audit log, the time from
+// the status write of each canary's rollback decision to the write of its
+// routes at 100/0, for the canaries failed (a Failed state of the release
+// of hashes delivered). Each is the operator's last HTTPRoute patch of the
+// canary after since; the decision is its last status write before that.
+func (f *fleet) rollbackLatencies(states *recorder, hashes map[string]string, since time.Time) ([]time.Duration, error) {
+	reqs, err := f.c.OperatorRequests()
+	if err != nil {
+		return nil, err
 	}
-	return -1
-}
-
-// rollbackLatencies is, for each canary rolled back in the release of
-// hashes, the time from the watch delivering its Failed status (the
-// decision, written before any route) to the watch delivering its route
-// with the canary at weight 0.
-func rollbackLatencies(states *recorder, routes *routeRecorder, hashes map[string]string) ([]time.Duration, error) {
-	states.mu.Lock()
-	defer states.mu.Unlock()
-	routes.mu.Lock()
-	defer routes.mu.Unlock()
-	var out []time.Duration
-	for name, hash := range hashes {
-		var failed time.Time
-		for _, s := range states.states[name] {
-			if s.phase == flaggerv1.CanaryPhaseFailed && s.revision == hash {
-				failed = s.at
-				break
-			}
-		}
-		if failed.IsZero() {
+	decided, routed := map[string]time.Time{}, map[string]time.Duration{}
+	for _, r := range reqs {
+		if r.Namespace != namespace || r.Code != http.StatusOK || r.Completed.Before(since) {
 			continue
 		}
-		// The route's last zero before the decision is the weight before
-		// the release's first step; the one answering the rollback is
-		// the first delivered after the canary stepped above 0.
-		var routed time.Time
-		for _, at := range routes.zeros[name] {
-			if at.After(failed.Add(-time.Second)) {
-				routed = at
-				break
-			}
+		switch {
+		case r.Resource == "canaries" && r.Subresource == "status" && r.Verb == "update":
+			decided[r.Name] = r.Completed
+		case r.Resource == "httproutes" && r.Verb == "patch" && !decided[r.Name].IsZero():
+			routed[r.Name] = r.Completed.Sub(decided[r.Name])
 		}
-		if routed.IsZero() {
-			return nil, fmt.Errorf("canary %s rolled back without its route at weight 0", name)
+	}
+	states.mu.Lock()
+	defer states.mu.Unlock()
+	var out []time.Duration
+	for name, hash := range hashes {
+		failed := slices.ContainsFunc(states.states[name], func(s state) bool {
+			return s.phase == flaggerv1.CanaryPhaseFailed && s.revision == hash
+		})
+		if !failed {
+			continue
 		}
-		out = append(out, routed.Sub(failed))
+		d, ok := routed[name]
+		if !ok {
+			return nil, fmt.Errorf("canary %s rolled back without a route write in the audit log", name)
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
@@ -119,6 +120,8 @@ type Request struct {
 	UserAgent string
 	// Code is the response's HTTP status code.
 	Code int32
+	// Completed is when the API server finished the response.
+	Completed time.Time
 }
 
 // OperatorRequests returns the requests of OperatorUser, in order.
@@ -139,6 +142,7 @@ func (c *Cluster) OperatorRequests() ([]Request, error) {
 		if e.ResponseStatus != nil {
 			r.Code = e.ResponseStatus.Code
 		}
+		r.Completed = e.StageTimestamp.Time
 		out = append(out, r)
 	}
 	return out, nil
