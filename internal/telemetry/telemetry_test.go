@@ -25,7 +25,8 @@ func canary(name, target string, created time.Time, weight int) *flaggerv1.Canar
 	}
 }
 
-func newRecorder(t *testing.T, canaries ...*flaggerv1.Canary) (*Recorder, *prometheus.Registry) {
+// newRecorder registers a Recorder whose cache holds canaries.
+func newRecorder(t *testing.T, canaries ...*flaggerv1.Canary) (*Recorder, *prometheus.Registry, client.Client) {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	_ = flaggerv1.AddToScheme(scheme)
@@ -33,12 +34,13 @@ func newRecorder(t *testing.T, canaries ...*flaggerv1.Canary) (*Recorder, *prome
 	for _, c := range canaries {
 		b = b.WithObjects(c)
 	}
+	cache := b.Build()
 	reg := prometheus.NewRegistry()
-	r, err := New(reg, b.Build(), "dev", "kubernetes")
+	r, err := New(reg, cache, "dev", "kubernetes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, reg
+	return r, reg, cache
 }
 
 // Two canaries naming one Deployment would export flagger_canary_weight
@@ -46,7 +48,7 @@ func newRecorder(t *testing.T, canaries ...*flaggerv1.Canary) (*Recorder, *prome
 // weight is reported once, for the canary that releases it.
 func TestTwoCanariesForOneDeploymentKeepMetricsScrapable(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	_, reg := newRecorder(t, canary("podinfo", "podinfo", t0, 30), canary("podinfo-again", "podinfo", t0.Add(time.Minute), 0))
+	_, reg, _ := newRecorder(t, canary("podinfo", "podinfo", t0, 30), canary("podinfo-again", "podinfo", t0.Add(time.Minute), 0))
 	if _, err := reg.Gather(); err != nil {
 		t.Fatalf("gather: %v", err)
 	}
@@ -63,7 +65,7 @@ flagger_canary_weight{namespace="test",workload="podinfo-primary"} 70
 
 // The series a canary left are removed when it is deleted.
 func TestForgetRemovesADeletedCanarysSeries(t *testing.T) {
-	r, reg := newRecorder(t)
+	r, reg, _ := newRecorder(t)
 	gone, kept := canary("gone", "gone", time.Now(), 0), canary("kept", "kept", time.Now(), 0)
 	for _, c := range []*flaggerv1.Canary{gone, kept} {
 		r.ObserveStep(c, time.Second)
@@ -99,7 +101,7 @@ func TestForgetRemovesADeletedCanarysSeries(t *testing.T) {
 func TestEachAnalysisStepsTimeIsExportedOnce(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	c := canary("podinfo", "podinfo", t0, 5)
-	r, reg, cache := newRecorderWithCache(t, c)
+	r, reg, cache := newRecorder(t, c)
 	r.Analysed(c, nil, nil, t0)
 	if got, ok := stepTime(t, reg); !ok || got != 0 {
 		t.Errorf("before the first step: %v (exported %v), want 0", got, ok)
@@ -125,7 +127,7 @@ func TestEachAnalysisStepsTimeIsExportedOnce(t *testing.T) {
 func TestAStepsTimeIsExportedWithTheWeightItWrote(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	c := canary("podinfo", "podinfo", t0, 5)
-	r, reg, cache := newRecorderWithCache(t, c)
+	r, reg, cache := newRecorder(t, c)
 	first := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0), Decision: "Advance canary weight 5"}
 	r.Analysed(c, nil, first, t0.Add(200*time.Millisecond))
 	cacheRecord(t, cache, c, first, 5)
@@ -156,19 +158,6 @@ flagger_canary_weight{namespace="test",workload="podinfo-primary"} 90
 	if got, ok := stepTime(t, reg); ok {
 		t.Errorf("forgotten step exported as %v", got)
 	}
-}
-
-func newRecorderWithCache(t *testing.T, c *flaggerv1.Canary) (*Recorder, *prometheus.Registry, client.Client) {
-	t.Helper()
-	scheme := runtime.NewScheme()
-	_ = flaggerv1.AddToScheme(scheme)
-	cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(c).Build()
-	reg := prometheus.NewRegistry()
-	r, err := New(reg, cache, "dev", "kubernetes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, reg, cache
 }
 
 // cacheRecord makes the cache hold the status a step wrote.
