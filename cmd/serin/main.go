@@ -170,6 +170,12 @@ func run(cfg config) error {
 	cl := client.WithFieldOwner(mgr.GetClient(), controller.FieldManager)
 	configs := &configdata.Reader{Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
 	selectorLabels := splitList(cfg.selectorLabels)
+	// The routers again on an uncached client (controller-runtime's plain
+	// client.New), for reading routes the cache may lag.
+	uncached, err := client.New(mgr.GetConfig(), client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return fmt.Errorf("create uncached client: %w", err)
+	}
 	recorder := mgr.GetEventRecorderFor("serin") //nolint:staticcheck // see CanaryReconciler.Recorder
 	r := &controller.CanaryReconciler{
 		Client:      cl,
@@ -179,7 +185,7 @@ func run(cfg config) error {
 		Clock:       clock.RealClock{},
 		Services:    &kubernetes.Services{Client: cl, Scheme: scheme},
 		Routers:     newRouters(cl, scheme, cfg.meshName, selectorLabels),
-		LiveRouters: newRouters(controller.LiveReads(cl, mgr.GetAPIReader()), scheme, cfg.meshName, selectorLabels),
+		LiveRouters: newRouters(client.WithFieldOwner(uncached, controller.FieldManager), scheme, cfg.meshName, selectorLabels),
 		Webhooks:    controller.WebhookClient{Client: &webhook.Client{EventURL: cfg.eventWebhook, Egress: policy}},
 		Metrics: controller.MetricsClient{Checker: &metrics.Checker{Reader: cl, Secrets: configs, DefaultServer: cfg.metricsServer,
 			NoCrossNamespaceRefs: cfg.noCrossNamespaceRefs, Egress: policy}},

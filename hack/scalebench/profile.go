@@ -47,17 +47,22 @@ func (p *profiler) cpu(ctx context.Context) func() {
 		return func() {}
 	}
 	done := make(chan struct{}, 2)
-	seconds := strconv.Itoa(p.seconds)
+	query := "profile?seconds=" + strconv.Itoa(p.seconds)
 	go func() {
-		p.save(ctx, "operator-cpu.pprof", func(ctx context.Context) (io.ReadCloser, error) {
-			return p.operatorProfile(ctx, "profile?seconds="+seconds)
-		})
+		p.save(ctx, "operator-cpu.pprof", http.DefaultClient, "http://"+p.operator+"/debug/pprof/"+query)
 		done <- struct{}{}
 	}()
 	go func() {
-		p.save(ctx, "apiserver-cpu.pprof", func(ctx context.Context) (io.ReadCloser, error) {
-			return p.apiServerProfile(ctx, seconds)
-		})
+		// kube-apiserver serves it with --profiling, its default, to the
+		// cluster's admin.
+		cfg := rest.CopyConfig(p.api)
+		cfg.Timeout = 0
+		hc, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			logf("profile apiserver-cpu.pprof: %v", err)
+		} else {
+			p.save(ctx, "apiserver-cpu.pprof", hc, cfg.Host+"/debug/pprof/"+query)
+		}
 		done <- struct{}{}
 	}()
 	logf("profiling the operator and the API server for %ds into %s", p.seconds, p.dir)
@@ -69,72 +74,39 @@ func (p *profiler) heap(ctx context.Context) {
 	if p == nil {
 		return
 	}
-	p.save(ctx, "operator-heap.pprof", func(ctx context.Context) (io.ReadCloser, error) {
-		return p.operatorProfile(ctx, "heap?gc=1")
-	})
+	p.save(ctx, "operator-heap.pprof", http.DefaultClient, "http://"+p.operator+"/debug/pprof/heap?gc=1")
 }
 
-func (p *profiler) operatorProfile(ctx context.Context, query string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.operator+"/debug/pprof/"+query, nil)
-	if err != nil {
-		return nil, err
+// save writes the profile at url to name; a failure is logged, not fatal:
+// the figures of the run do not depend on it.
+func (p *profiler) save(ctx context.Context, name string, hc *http.Client, url string) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.seconds)*time.Second+time.Minute)
+	defer cancel()
+	if err := p.fetch(ctx, hc, url, filepath.Join(p.dir, name)); err != nil {
+		logf("profile %s: %v", name, err)
+		return
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("operator pprof %s: %s", query, resp.Status)
-	}
-	return resp.Body, nil
+	logf("profile saved: %s", filepath.Join(p.dir, name))
 }
 
-// apiServerProfile reads kube-apiserver's /debug/pprof/profile (served
-// with --profiling, its default) as the cluster's admin.
-func (p *profiler) apiServerProfile(ctx context.Context, seconds string) (io.ReadCloser, error) {
-	cfg := rest.CopyConfig(p.api)
-	cfg.Timeout = 0
-	hc, err := rest.HTTPClientFor(cfg)
+func (p *profiler) fetch(ctx context.Context, hc *http.Client, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/debug/pprof/profile?seconds="+seconds, nil)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("kube-apiserver pprof: %s", resp.Status)
+		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return resp.Body, nil
-}
-
-// save writes one profile; a failure is logged, not fatal: the figures
-// of the run do not depend on it.
-func (p *profiler) save(ctx context.Context, name string, open func(context.Context) (io.ReadCloser, error)) {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.seconds)*time.Second+time.Minute)
-	defer cancel()
-	body, err := open(ctx)
-	if err != nil {
-		logf("profile %s: %v", name, err)
-		return
-	}
-	defer body.Close()
-	path := filepath.Join(p.dir, name)
 	f, err := os.Create(path)
 	if err != nil {
-		logf("profile %s: %v", name, err)
-		return
+		return err
 	}
 	defer f.Close()
-	if _, err := io.Copy(f, body); err != nil {
-		logf("profile %s: %v", name, err)
-		return
-	}
-	logf("profile saved: %s", path)
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

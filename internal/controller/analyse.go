@@ -207,7 +207,7 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope, status 
 	if _, ok := s.router.(router.Weightless); ok {
 		return false, nil
 	}
-	want := analysis.DesiredWeights(s.canary, s.canary.Status)
+	want := routerWeights(analysis.DesiredWeights(s.canary, s.canary.Status))
 	if !router.CanMirror(s.router) {
 		want.Mirrored = false
 	}
@@ -219,7 +219,7 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope, status 
 	if err != nil {
 		return false, fmt.Errorf("read routes: %w", err)
 	}
-	if got.Primary == want.Primary && got.Canary == want.Canary && got.Mirrored == want.Mirrored {
+	if got == want {
 		return false, nil
 	}
 	if status == statusCached {
@@ -232,7 +232,7 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope, status 
 			return false, err
 		}
 	}
-	if err := s.router.SetRoutes(ctx, s.canary, routerWeights(want)); err != nil {
+	if err := s.router.SetRoutes(ctx, s.canary, want); err != nil {
 		return false, fmt.Errorf("set routes %d/%d: %w", want.Primary, want.Canary, err)
 	}
 	return true, nil
@@ -241,7 +241,7 @@ func (r *CanaryReconciler) convergeRoutes(ctx context.Context, s *scope, status 
 // routesCacheLags reports whether the API server's routes already carry
 // want, which the cached ones do not: the cache has not yet seen the
 // operator's last write of them, and nothing needs restoring.
-func (r *CanaryReconciler) routesCacheLags(ctx context.Context, s *scope, want analysis.Weights) (bool, error) {
+func (r *CanaryReconciler) routesCacheLags(ctx context.Context, s *scope, want router.Weights) (bool, error) {
 	if r.LiveRouters == nil {
 		return false, nil
 	}
@@ -253,7 +253,7 @@ func (r *CanaryReconciler) routesCacheLags(ctx context.Context, s *scope, want a
 	if err != nil {
 		return false, fmt.Errorf("read routes from the API server: %w", err)
 	}
-	return got.Primary == want.Primary && got.Canary == want.Canary && got.Mirrored == want.Mirrored, nil
+	return got == want, nil
 }
 
 // staleCanary reports whether the API server holds a newer canary than c.

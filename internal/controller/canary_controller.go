@@ -74,10 +74,11 @@ type CanaryReconciler struct {
 	Recorder record.EventRecorder
 	Clock    clock.PassiveClock
 	Routers  *router.Factory
-	// LiveRouters are the same routers reading the API server instead of
-	// the cache (LiveReads): asked only when the cached routes differ from
-	// the status, to tell routes someone changed from a cache that has not
-	// yet seen the operator's own write. Nil trusts the cache.
+	// LiveRouters are the same routers on an uncached client, reading the
+	// API server instead of the cache: asked only when the cached routes
+	// differ from a cached status, to tell routes someone changed from a
+	// cache that has not yet seen the operator's own write. Nil trusts the
+	// cache.
 	LiveRouters *router.Factory
 	Services    *kubernetes.Services
 	Webhooks    Webhooks
