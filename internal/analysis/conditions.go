@@ -57,7 +57,8 @@ func (st *stepper) syncReconciling() {
 
 // MarkReconciling sets the Reconciling condition to True with a reason and
 // a message for people. A message that only changes in its numbers (pods
-// becoming ready one by one) is still written: it is what users watch.
+// becoming ready one by one) is kept too: it is what users watch (the
+// reconciler paces how often such a change alone is written).
 func MarkReconciling(s *flaggerv1.CanaryStatus, generation int64, now time.Time, reason, message string) {
 	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
 		Type: flaggerv1.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: reason, Message: message,

@@ -159,7 +159,7 @@ func (r *CanaryReconciler) converge(ctx context.Context, s *scope, configs []tra
 	c := s.canary
 	scale := analysis.DesiredScale(c.Status)
 	if scale == analysis.ScaleUp && (s.target.Spec.Replicas == nil || *s.target.Spec.Replicas == 0) {
-		if err := r.scaleTo(ctx, s.target, scaleUpReplicas(s.primary)); err != nil {
+		if err := r.scaleTarget(ctx, s, scaleUpReplicas(s.primary)); err != nil {
 			return err
 		}
 	}

@@ -165,21 +165,28 @@ func (r *CanaryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	before := canary.DeepCopy()
 	defer func() {
-		err := r.patchStatus(ctx, before, canary)
+		held, err := r.patchStatus(ctx, before, canary)
 		switch {
 		case apierrors.IsConflict(err):
 			res, retErr = ctrl.Result{RequeueAfter: conflictRetry}, nil
 		case err != nil:
 			retErr = kerrors.NewAggregate([]error{retErr, err})
+		case held > 0 && retErr == nil && (res.RequeueAfter == 0 || res.RequeueAfter > held):
+			// Come back to write the message if the wait lasts.
+			res.RequeueAfter = held
 		}
 	}()
 	// persist writes the status now; the deferred write then has nothing
-	// left to do unless the status changes again.
+	// left to do unless the status changes again. A status held back (only
+	// a waiting message changed) stays for the deferred write to decide.
 	persist := func() error {
-		if err := r.patchStatus(ctx, before, canary); err != nil {
+		held, err := r.patchStatus(ctx, before, canary)
+		if err != nil {
 			return err
 		}
-		before = canary.DeepCopy()
+		if held == 0 {
+			before = canary.DeepCopy()
+		}
 		return nil
 	}
 	if !canary.DeletionTimestamp.IsZero() {
@@ -333,10 +340,20 @@ func (r *CanaryReconciler) reconcileRouting(ctx context.Context, s *scope) error
 }
 
 // patchStatus writes the status subresource when it changed, and only if
-// nobody wrote it since it was read.
-func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flaggerv1.Canary) error {
+// nobody wrote it since it was read. A change of the waiting message alone
+// is held back while the status was written less than waitingMessageEvery
+// ago; held is then how long until it may be written.
+func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flaggerv1.Canary) (held time.Duration, err error) {
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
-		return nil
+		return 0, nil
+	}
+	key := client.ObjectKeyFromObject(after)
+	if onlyWaitingChanged(&before.Status, &after.Status) {
+		if last := r.writes.statusWrittenAt(key); !last.IsZero() {
+			if held := last.Add(waitingMessageEvery).Sub(r.Clock.Now()); held > 0 {
+				return held, nil
+			}
+		}
 	}
 	// The step's record rides on the write the step makes anyway.
 	after.Status.History = history.Next(&before.Status, &after.Status, r.now())
@@ -347,12 +364,12 @@ func (r *CanaryReconciler) patchStatus(ctx context.Context, before, after *flagg
 	read := after.ResourceVersion
 	if err := r.Status().Update(ctx, after); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil
+			return 0, nil
 		}
-		return fmt.Errorf("patch status of canary %s: %w", after, err)
+		return 0, fmt.Errorf("patch status of canary %s: %w", after, err)
 	}
-	r.writes.wrote(client.ObjectKeyFromObject(after), read)
-	return nil
+	r.writes.wrote(key, read, r.Clock.Now())
+	return 0, nil
 }
 
 // errCacheLag marks a read that missed an object the operator just wrote.

@@ -78,7 +78,7 @@ func (r *CanaryReconciler) finalize(ctx context.Context, c *flaggerv1.Canary, pe
 	}
 	primary, primaryServes := r.servingPrimary(ctx, s)
 	if s.target.Spec.Replicas == nil || *s.target.Spec.Replicas == 0 {
-		if err := r.scaleTo(ctx, s.target, r.handBackReplicas(c, primary)); err != nil {
+		if err := r.scaleTarget(ctx, s, r.handBackReplicas(c, primary)); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

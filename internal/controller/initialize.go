@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -56,7 +55,7 @@ func (r *CanaryReconciler) initialize(ctx context.Context, s *scope, persist fun
 		// only a fallback.
 		return ctrl.Result{RequeueAfter: c.GetInterval()}, nil
 	}
-	if err := r.scaleTo(ctx, s.target, 0); err != nil {
+	if err := r.scaleTarget(ctx, s, 0); err != nil {
 		return ctrl.Result{}, err
 	}
 	hash := workload.TemplateHash(&s.target.Spec.Template)
@@ -121,9 +120,18 @@ func (r *CanaryReconciler) reconcilePrimaryAutoscaler(ctx context.Context, c *fl
 	return nil
 }
 
-// scaleTo patches a Deployment's replicas when they differ.
-func (r *CanaryReconciler) scaleTo(ctx context.Context, d *appsv1.Deployment, replicas int32) error {
+// scaleTarget patches the target's replicas when they differ, unless
+// this process already did so from the cached version it still sees (a
+// reconcile started by the event of the status write that came before the
+// patch); then only the object in hand is updated, as the patch would.
+func (r *CanaryReconciler) scaleTarget(ctx context.Context, s *scope, replicas int32) error {
+	d, key := s.target, client.ObjectKeyFromObject(s.canary)
 	if d.Spec.Replicas != nil && *d.Spec.Replicas == replicas {
+		return nil
+	}
+	from := d.ResourceVersion
+	if r.writes.scaledAlready(key, d.Name, from, replicas) {
+		d.Spec.Replicas = &replicas
 		return nil
 	}
 	patch := client.MergeFrom(d.DeepCopy())
@@ -131,5 +139,6 @@ func (r *CanaryReconciler) scaleTo(ctx context.Context, d *appsv1.Deployment, re
 	if err := r.Patch(ctx, d, patch); err != nil {
 		return fmt.Errorf("scale %s to %d: %w", d.Name, replicas, err)
 	}
+	r.writes.scaled(key, d.Name, from, replicas)
 	return nil
 }

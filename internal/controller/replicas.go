@@ -33,7 +33,7 @@ func (r *CanaryReconciler) scaleDown(ctx context.Context, s *scope, persist func
 	if !d.Scale {
 		return nil
 	}
-	return r.scaleTo(ctx, s.target, 0)
+	return r.scaleTarget(ctx, s, 0)
 }
 
 // reportReplicasConflict sets or clears the ReplicasConflict condition,

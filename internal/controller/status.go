@@ -3,7 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,4 +69,26 @@ func (r *CanaryReconciler) info(ctx context.Context, c *flaggerv1.Canary, reason
 // warn is info for a Warning.
 func (r *CanaryReconciler) warn(ctx context.Context, c *flaggerv1.Canary, reason, format string, args ...any) {
 	r.announce(ctx, c, []analysis.Event{{Kind: reason, Warning: true, Message: fmt.Sprintf(format, args...)}})
+}
+
+// waitingMessageEvery is how often, at most, a status whose only change is
+// what the release waits for is written: "waiting for rollout of app to
+// finish: 3 of 10 updated replicas are available" counts pods up one by
+// one, and the waits that follow the operator's own writes (a Deployment
+// not yet observed by its controller) mostly end within a second. Each
+// write costs the API server a validation of the whole Canary; a person
+// watching sees the message at most this late.
+const waitingMessageEvery = 5 * time.Second
+
+// onlyWaitingChanged reports whether two statuses differ only in the
+// message of their Reconciling condition.
+func onlyWaitingChanged(before, after *flaggerv1.CanaryStatus) bool {
+	b := meta.FindStatusCondition(before.Conditions, flaggerv1.ReconcilingCondition)
+	a := meta.FindStatusCondition(after.Conditions, flaggerv1.ReconcilingCondition)
+	if b == nil || a == nil || b.Message == a.Message {
+		return false
+	}
+	held := after.DeepCopy()
+	meta.FindStatusCondition(held.Conditions, flaggerv1.ReconcilingCondition).Message = b.Message
+	return equality.Semantic.DeepEqual(*before, *held)
 }
