@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -167,6 +168,8 @@ type results struct {
 	failed                       int
 	loadStart, loadEnd           string
 	idleRequests, releaseRequest int
+	// releaseMix is the release's requests per canary by kind.
+	releaseMix string
 }
 
 func (r *results) print(w io.Writer, o options) {
@@ -179,6 +182,7 @@ func (r *results) print(w io.Writer, o options) {
 		ms(percentile(r.release.lateness, 50)), ms(percentile(r.release.lateness, 99)),
 		r.released.Round(time.Second), r.peakRSS>>20, r.cpuSeconds, r.throttled)
 	fmt.Fprintf(w, "(%d detections, %d analysis runs timed; %d releases rolled back)\n", len(r.release.detection), len(r.release.lateness), r.failed)
+	fmt.Fprintf(w, "requests / canary / release by kind: %s\n", r.releaseMix)
 	if o.provider == gatewayProvider {
 		fmt.Fprintf(w, "rollback decision (its status write done) → HTTPRoute 100/0 written, from the audit log, %d rollbacks: p50 %s, p99 %s, max %s\n",
 			len(r.rollback), ms(percentile(r.rollback, 50)), ms(percentile(r.rollback, 99)), ms(percentile(r.rollback, 100)))
@@ -190,6 +194,45 @@ func (r *results) print(w io.Writer, o options) {
 func (f *fleet) operatorRequests() (int, error) {
 	reqs, err := f.c.OperatorRequests()
 	return len(reqs), err
+}
+
+// requestMix describes the operator's requests from the from-th to the
+// to-th of the audit log per canary, by verb and resource, the most
+// frequent first; conflicts (409) are counted apart.
+func (f *fleet) requestMix(from, to int) (string, error) {
+	reqs, err := f.c.OperatorRequests()
+	if err != nil {
+		return "", err
+	}
+	if to > len(reqs) || from > to {
+		return "", fmt.Errorf("audit log has %d operator requests, want %d to %d", len(reqs), from, to)
+	}
+	counts := map[string]int{}
+	for _, r := range reqs[from:to] {
+		kind := r.Verb + " " + r.Resource
+		if r.Subresource != "" {
+			kind += "/" + r.Subresource
+		}
+		if r.Code == http.StatusConflict {
+			kind += " (409)"
+		}
+		counts[kind]++
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b string) int {
+		if counts[a] != counts[b] {
+			return counts[b] - counts[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %.1f", k, float64(counts[k])/float64(f.o.n))
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // throttlingMessages counts client-go's client-side throttling lines.

@@ -84,6 +84,9 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	}
 	res.releaseRequest = after - before
 	res.perRelease = float64(after-before) / float64(f.o.n)
+	if res.releaseMix, err = f.requestMix(before, after); err != nil {
+		return nil, err
+	}
 	res.release = rec.analyse(written, hashes, f.o.interval)
 	if f.gate != nil {
 		if res.rollback, err = f.rollBack(ctx, op, rec); err != nil {
