@@ -24,6 +24,15 @@ import (
 // (hack/scalebench, docs/scale.md).
 const defaultConcurrency = 32
 
+// The Kubernetes events' writers and how many writes may wait for them: at
+// tens of milliseconds per write, 16 writers keep up with the events of
+// 1,000 canaries stepping at once (docs/scale.md), and 10,000 queued events
+// are a few MiB.
+const (
+	eventWriters = 16
+	eventQueue   = 10000
+)
+
 // config is the operator's command line.
 type config struct {
 	metricsAddr      string

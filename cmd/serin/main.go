@@ -29,6 +29,7 @@ import (
 	"github.com/serin-dev/serin/internal/alert"
 	"github.com/serin-dev/serin/internal/configdata"
 	"github.com/serin-dev/serin/internal/controller"
+	"github.com/serin-dev/serin/internal/eventsink"
 	"github.com/serin-dev/serin/internal/gitops"
 	"github.com/serin-dev/serin/internal/memlimit"
 	"github.com/serin-dev/serin/internal/metrics"
@@ -146,6 +147,12 @@ func run(cfg config) error {
 		LeaderElectionNamespace: cfg.leaderElectionNS,
 		// A new leader must not act before the old one has stopped.
 		LeaderElectionReleaseOnCancel: true,
+		// client-go's recorder with a sink that writes concurrently: alone,
+		// it drops most events of a fleet-wide release (internal/eventsink).
+		// The manager lives as long as the process, so the broadcaster
+		// cannot outlive it.
+		EventBroadcaster: eventsink.NewBroadcaster(eventsink.Options{ //nolint:staticcheck // the option is kept for this API
+			Writers: eventWriters, Queue: eventQueue, Log: ctrl.Log.WithName("events")}),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
