@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/test/cluster"
 	"github.com/serin-dev/serin/test/framework"
 )
 
@@ -196,19 +197,12 @@ func (f *fleet) operatorRequests() (int, error) {
 	return len(reqs), err
 }
 
-// requestMix describes the operator's requests from the from-th to the
-// to-th of the audit log per canary, by verb and resource, the most
-// frequent first; conflicts (409) are counted apart.
-func (f *fleet) requestMix(from, to int) (string, error) {
-	reqs, err := f.c.OperatorRequests()
-	if err != nil {
-		return "", err
-	}
-	if to > len(reqs) || from > to {
-		return "", fmt.Errorf("audit log has %d operator requests, want %d to %d", len(reqs), from, to)
-	}
+// requestMix describes the operator's requests reqs per canary of n, by
+// verb and resource, the most frequent first; conflicts (409) are counted
+// apart.
+func requestMix(reqs []cluster.Request, n int) string {
 	counts := map[string]int{}
-	for _, r := range reqs[from:to] {
+	for _, r := range reqs {
 		kind := r.Verb + " " + r.Resource
 		if r.Subresource != "" {
 			kind += "/" + r.Subresource
@@ -230,9 +224,9 @@ func (f *fleet) requestMix(from, to int) (string, error) {
 	})
 	parts := make([]string, len(kinds))
 	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%s %.1f", k, float64(counts[k])/float64(f.o.n))
+		parts[i] = fmt.Sprintf("%s %.1f", k, float64(counts[k])/float64(n))
 	}
-	return strings.Join(parts, ", "), nil
+	return strings.Join(parts, ", ")
 }
 
 // throttlingMessages counts client-go's client-side throttling lines.

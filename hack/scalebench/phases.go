@@ -78,15 +78,16 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	if err := waitSettled(ctx, op); err != nil {
 		return nil, err
 	}
-	after, err := f.operatorRequests()
+	reqs, err := f.c.OperatorRequests()
 	if err != nil {
 		return nil, err
 	}
-	res.releaseRequest = after - before
-	res.perRelease = float64(after-before) / float64(f.o.n)
-	if res.releaseMix, err = f.requestMix(before, after); err != nil {
-		return nil, err
+	if before > len(reqs) {
+		return nil, fmt.Errorf("audit log has %d operator requests, %d before the release", len(reqs), before)
 	}
+	res.releaseRequest = len(reqs) - before
+	res.perRelease = float64(res.releaseRequest) / float64(f.o.n)
+	res.releaseMix = requestMix(reqs[before:], f.o.n)
 	res.release = rec.analyse(written, hashes, f.o.interval)
 	if f.gate != nil {
 		if res.rollback, err = f.rollBack(ctx, op, rec); err != nil {
