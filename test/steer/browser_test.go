@@ -133,7 +133,10 @@ func TestDashboardInChromiumShowsAReleaseMoveAndItsLevers(t *testing.T) {
 		}),
 		chromedp.Click(chromedp.ID("lever-abort")),
 		chromedp.WaitVisible(chromedp.CSS("#lever-message.ok")))
-	message := get(t, ctx, "read the lever message", chromedp.Text(chromedp.ID("lever-message")))
+	// Read in one script: the page redraws the canary (keeping the
+	// message) as its status changes, which can replace the node between
+	// a query and a read of it.
+	message := get(t, ctx, "read the lever message", chromedp.Evaluate[string](`document.getElementById('lever-message').textContent`))
 	c := &flaggerv1.Canary{}
 	framework.MustGet(t, ns, "podinfo", c)
 	id := c.Annotations[flaggerv1.AbortAnnotation]
