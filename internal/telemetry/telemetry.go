@@ -12,6 +12,7 @@
 //	serin_notifications_total{kind, result}              event deliveries: delivered, failed or dropped
 //	serin_canary_last_analysis_timestamp_seconds{name, namespace}
 //	                                                     time of the last analysis step, to the millisecond; 0 when a release has none yet
+//	serin_step_lateness_seconds                          how long after it was due each analysis step ran
 //
 // The per-canary gauges are computed from the informer cache at scrape
 // time, so they are right after a restart without replaying history; the
@@ -43,6 +44,7 @@ type Recorder struct {
 	canaryGauges  *canaryCollector
 	providerGauge *prometheus.GaugeVec
 	notifications *prometheus.CounterVec
+	lateness      prometheus.Histogram
 }
 
 // New creates the metrics and registers them with reg. reader lists
@@ -68,10 +70,17 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "serin_notifications_total", Help: "Event deliveries by sink kind and result: delivered, failed or dropped (queue full).",
 		}, []string{"kind", "result"}),
+		// One series for the fleet, not one per canary: it answers
+		// whether the operator keeps up, at any number of canaries.
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "serin_step_lateness_seconds",
+			Help:    "Seconds between when an analysis step was due (the previous step's time plus the interval) and when it ran; a step held back by a gate (a workload not ready) is late too.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
 		canaryGauges: &canaryCollector{reader: reader, steps: map[[2]string][]stepStamp{}},
 	}
 	r.providerGauge.WithLabelValues(version, meshProvider).Set(1)
-	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.successes, r.failures, r.providerGauge, r.notifications, r.canaryGauges} {
+	for _, c := range []prometheus.Collector{r.duration, r.metricValue, r.successes, r.failures, r.providerGauge, r.notifications, r.lateness, r.canaryGauges} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -109,9 +118,20 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 // step's time truncated to the second, so it is kept here as well, and
 // exported once the cache holds after. 0 while there is no record (before
 // a release's first step).
+//
+// A step that follows another of the release was due an interval after
+// it (to the second, as the status holds it and as the step was
+// scheduled); how late it ran is observed. A step taken before it was due
+// (the weight reached the routes only now, which restarts the interval)
+// is not a scheduled one and is not observed.
 func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
 	if r == nil || after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
 		return
+	}
+	if before != nil && !after.Time.Equal(&before.Time) {
+		if late := at.Sub(before.Time.Add(c.GetInterval())); late >= 0 {
+			r.lateness.Observe(late.Seconds())
+		}
 	}
 	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: float64(at.UnixMilli()) / 1000})
 }
