@@ -196,6 +196,9 @@ func (st *stepper) untilTick() time.Duration {
 	if st.s.LastAnalysis == nil {
 		return 0
 	}
+	if st.obs.SinceLastStep > 0 {
+		return st.c.GetInterval() - st.obs.SinceLastStep
+	}
 	return st.s.LastAnalysis.Time.Add(st.c.GetInterval()).Sub(st.obs.Now)
 }
 

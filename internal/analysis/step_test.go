@@ -184,6 +184,15 @@ func TestStep(t *testing.T) {
 			canary:    newCanary(atWeight(5), analysedAt(t0.Add(4*time.Second))),
 			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantRequeue: 4 * time.Second,
 		},
+		"a run due by the record's second waits for when this process ran the step": {
+			canary: newCanary(atWeight(5), analysedAt(t0)), obs: func(o *Observation) { o.SinceLastStep = 9300 * time.Millisecond },
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 5, wantRequeue: 700 * time.Millisecond,
+		},
+		"a run an interval after the step this process ran advances": {
+			canary: newCanary(atWeight(5), analysedAt(t0)), obs: func(o *Observation) { o.SinceLastStep = 10200 * time.Millisecond },
+			wantPhase: flaggerv1.CanaryPhaseProgressing, wantWeight: 10, wantRequeue: 10 * time.Second,
+			wantEvents: []string{"Advance podinfo.test canary weight 10"},
+		},
 		"a canary not ready yet waits": {
 			canary: newCanary(atWeight(5)), obs: func(o *Observation) {
 				o.CanaryReady = workload.Readiness{Message: "1 of 2 updated replicas are available"}

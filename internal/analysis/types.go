@@ -38,6 +38,12 @@ type Observation struct {
 	RoutesRestored bool
 	// Levers are the lever requests on the canary's annotations.
 	Levers map[levers.Lever]levers.Request
+	// SinceLastStep is how long ago, to the millisecond, this process ran
+	// the step that wrote status.lastAnalysis; 0 when it did not (another
+	// process, or before a restart). The record holds its time to the
+	// second only: due times computed from it alone are up to a second
+	// early.
+	SinceLastStep time.Duration
 }
 
 // HookResult is the outcome of one webhook call.

@@ -74,6 +74,9 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 		return ctrl.Result{}, err
 	}
 	r.Telemetry.Analysed(c, before, after, stepped)
+	if after != nil && (before == nil || !after.Time.Equal(&before.Time) || after.Decision != before.Decision) {
+		r.writes.stepped(client.ObjectKeyFromObject(c), after, stepped)
+	}
 	convergeErr := r.converge(ctx, s, configs, persist, statusSource(c, read))
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
@@ -87,7 +90,19 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 		// The step used the budget up: call them in a reconcile of their own.
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
-	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
+	return ctrl.Result{RequeueAfter: dueAfter(d.RequeueAfter, r.Clock.Since(stepped))}, nil
+}
+
+// dueAfter is how long after now the next step is due, wait after the step
+// that took took since: counted from the step, not from the end of its
+// writes, so that under a slow API server the steps do not come later and
+// later by the time each step's writes took. 0 (wait for a change) stays
+// 0; a step already due is requeued at once.
+func dueAfter(wait, took time.Duration) time.Duration {
+	if wait <= 0 {
+		return wait
+	}
+	return max(wait-took, time.Millisecond)
 }
 
 // callPostRollout calls the post-rollout webhooks a release still owes,
@@ -149,7 +164,18 @@ func (r *CanaryReconciler) observe(ctx context.Context, s *scope, configs []trac
 		PrimaryPromoted:  workload.SameTemplate(&want.Spec.Template, &primary.Spec.Template),
 		CanaryScaledDown: s.target.Spec.Replicas != nil && *s.target.Spec.Replicas == 0,
 		Levers:           levers.Requests(c),
+		SinceLastStep:    r.sinceLastStep(c),
 	}, nil
+}
+
+// sinceLastStep is how long ago this process ran the step that wrote c's
+// last analysis record; 0 when it did not.
+func (r *CanaryReconciler) sinceLastStep(c *flaggerv1.Canary) time.Duration {
+	at := r.writes.steppedAt(client.ObjectKeyFromObject(c), c.Status.LastAnalysis)
+	if at.IsZero() {
+		return 0
+	}
+	return r.Clock.Since(at)
 }
 
 // converge makes the workloads and routes match the status: scale the

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 )
 
 // ownWrites remembers, for each canary, what the operator's own writes
@@ -17,6 +19,10 @@ import (
 //     instead, which is on its way.
 //   - when its status was last written, which paces the writes that only
 //     change what a release waits for (see waitingMessageEvery).
+//   - when it ran the analysis step that wrote the canary's last
+//     analysis record, to the millisecond (the record keeps the second),
+//     so that the next step is due an interval after it, not up to a
+//     second early.
 //   - the replicas it set on a Deployment, and the resourceVersion it set
 //     them on. While the cache still holds that version, the patch is not
 //     sent again by a reconcile that the status write's own event started.
@@ -32,8 +38,17 @@ type ownWrites struct {
 type canaryWrites struct {
 	replaced []string
 	status   time.Time
+	step     stepRun
 	// scaled is keyed by Deployment name, in the canary's namespace.
 	scaled map[string]scaleWrite
+}
+
+// stepRun is an analysis step this process ran: the record it wrote (its
+// time, to the second, and its decision) and when it ran.
+type stepRun struct {
+	record   int64
+	decision string
+	at       time.Time
 }
 
 // scaleWrite is a replica count the operator set on a Deployment whose
@@ -88,6 +103,25 @@ func (w *ownWrites) statusWrittenAt(canary types.NamespacedName) time.Time {
 		return cw.status
 	}
 	return time.Time{}
+}
+
+// stepped records that the step that wrote record ran at at.
+func (w *ownWrites) stepped(canary types.NamespacedName, record *flaggerv1.AnalysisRecord, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.entry(canary).step = stepRun{record: record.Time.Unix(), decision: record.Decision, at: at}
+}
+
+// steppedAt is when this process ran the step that wrote record; zero when
+// it did not.
+func (w *ownWrites) steppedAt(canary types.NamespacedName, record *flaggerv1.AnalysisRecord) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cw := w.canary[canary]
+	if cw == nil || record == nil || cw.step.record != record.Time.Unix() || cw.step.decision != record.Decision {
+		return time.Time{}
+	}
+	return cw.step.at
 }
 
 // scaled records that the operator set the replicas of canary's

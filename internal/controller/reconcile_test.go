@@ -349,3 +349,62 @@ type alreadyExists struct{ *fakeRouter }
 func (alreadyExists) Reconcile(context.Context, *flaggerv1.Canary, router.Weights) error {
 	return fmt.Errorf("create VirtualService podinfo: %w", apierrors.NewAlreadyExists(schema.GroupResource{Resource: "virtualservices"}, "podinfo"))
 }
+
+// The next step is due an interval after a step ran, not after its writes
+// ended: under a slow API server each step would otherwise come later by
+// the time its own writes took, step after step.
+func TestTheNextStepIsDueAnIntervalAfterTheStepNotAfterItsWrites(t *testing.T) {
+	f := newRelease(atWeight(20))
+	var e *env
+	writes := 0
+	// The step's status write takes 3 s.
+	slowStatus := interceptor.Funcs{SubResourceUpdate: func(context.Context, client.Client, string, client.Object, ...client.SubResourceUpdateOption) error {
+		if writes++; writes == 1 {
+			e.clock.Step(3 * time.Second)
+		}
+		return nil
+	}}
+	e = newEnv(t, withObjects(f.objects()...), withInterceptor(slowStatus))
+	e.routed(80, 20)
+	res, err := e.reconcile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.canary()
+	if c.Status.CanaryWeight == 20 || !c.Status.LastAnalysis.Time.Time.Equal(t0) {
+		t.Fatalf("weight %d, last analysis at %s; want a step at %s", c.Status.CanaryWeight, c.Status.LastAnalysis.Time, t0)
+	}
+	if want := 7 * time.Second; res.RequeueAfter != want {
+		t.Errorf("requeue after %s, 3 s after the step; want %s, an interval after it", res.RequeueAfter, want)
+	}
+}
+
+// The status records a step's time to the second; the next step is due an
+// interval after the step really ran, which this process remembers, and
+// not up to a second earlier, when the record's second says it is.
+func TestTheNextStepIsNotTakenBeforeAnIntervalHasPassed(t *testing.T) {
+	f := newRelease(atWeight(20))
+	e := newEnv(t, withObjects(f.objects()...))
+	e.routed(80, 20)
+	e.clock.Step(700 * time.Millisecond)
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	stepped := e.canary().Status.CanaryWeight
+	e.routes["fake"].weights = router.Weights{Primary: 100 - stepped, Canary: stepped}
+	e.clock.Step(9300 * time.Millisecond)
+	res, err := e.reconcile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := e.canary().Status.CanaryWeight; w != stepped || res.RequeueAfter != 700*time.Millisecond {
+		t.Errorf("9.3 s after a step: weight %d, requeue after %s; want %d, the step due in 700ms", w, res.RequeueAfter, stepped)
+	}
+	e.clock.Step(700 * time.Millisecond)
+	if _, err := e.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.canary().Status.CanaryWeight; w == stepped {
+		t.Errorf("an interval after the step: weight still %d, want the next step", w)
+	}
+}

@@ -74,7 +74,7 @@ func New(reg prometheus.Registerer, reader client.Reader, version, meshProvider 
 		// whether the operator keeps up, at any number of canaries.
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "serin_step_lateness_seconds",
-			Help:    "Seconds between when an analysis step was due (the previous step's time plus the interval) and when it ran; a step held back by a gate (a workload not ready) is late too.",
+			Help:    "Seconds between when an analysis step was due (an interval after the previous step ran) and when it ran; a step held back by a gate (a workload not ready) is late too.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
 		canaryGauges: &canaryCollector{reader: reader, steps: map[[2]string][]stepStamp{}},
@@ -119,21 +119,22 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 // exported once the cache holds after. 0 while there is no record (before
 // a release's first step).
 //
-// A step that follows another of the release was due an interval after
-// it (to the second, as the status holds it and as the step was
-// scheduled); how late it ran is observed. A step taken before it was due
-// (the weight reached the routes only now, which restarts the interval)
-// is not a scheduled one and is not observed.
+// A step that follows another of the release this process took was due
+// an interval after that one ran; how late it ran is observed. A step
+// taken before it was due (the weight reached the routes only now, which
+// restarts the interval) is not a scheduled one and is not observed.
 func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
 	if r == nil || after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
 		return
 	}
-	if before != nil && !after.Time.Equal(&before.Time) {
-		if late := at.Sub(before.Time.Add(c.GetInterval())); late >= 0 {
-			r.lateness.Observe(late.Seconds())
+	if before != nil {
+		if prev, ok := r.canaryGauges.stepAt(c.Namespace, c.Name, before); ok {
+			if late := at.Sub(prev.Add(c.GetInterval())); late >= 0 {
+				r.lateness.Observe(late.Seconds())
+			}
 		}
 	}
-	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: float64(at.UnixMilli()) / 1000})
+	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: at.Truncate(time.Millisecond)})
 }
 
 // MetricResults records the values of an analysis run.
@@ -195,7 +196,7 @@ type canaryCollector struct {
 type stepStamp struct {
 	record   int64
 	decision string
-	at       float64
+	at       time.Time
 }
 
 // stampsKept bounds the step times kept per canary: enough for a cache
@@ -234,15 +235,22 @@ func (cc *canaryCollector) lastAnalysis(c *flaggerv1.Canary) (float64, bool) {
 	if la == nil {
 		return 0, true
 	}
+	at, ok := cc.stepAt(c.Namespace, c.Name, la)
+	return float64(at.UnixMilli()) / 1000, ok
+}
+
+// stepAt is when the step that wrote record ran, to the millisecond; not
+// known (false) when this process did not take it or no longer keeps it.
+func (cc *canaryCollector) stepAt(namespace, name string, record *flaggerv1.AnalysisRecord) (time.Time, bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	stamps := cc.steps[[2]string{c.Namespace, c.Name}]
+	stamps := cc.steps[[2]string{namespace, name}]
 	for i := len(stamps) - 1; i >= 0; i-- {
-		if stamps[i].record == la.Time.Unix() && stamps[i].decision == la.Decision {
+		if stamps[i].record == record.Time.Unix() && stamps[i].decision == record.Decision {
 			return stamps[i].at, true
 		}
 	}
-	return 0, false
+	return time.Time{}, false
 }
 
 func (cc *canaryCollector) Describe(ch chan<- *prometheus.Desc) {

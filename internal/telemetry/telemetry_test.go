@@ -188,30 +188,33 @@ func stepTime(t *testing.T, reg *prometheus.Registry) (float64, bool) {
 	return 0, false
 }
 
-// A step is due an interval after the previous one, as its record holds
-// it (to the second); how late it ran is observed once. The first step of
-// a release has nothing to be late for, a reconcile that took no step
-// observes nothing, and a step taken early (the interval restarted when
-// the weight reached the routes) is not a scheduled one.
+// A step is due an interval after the previous one ran; how late it ran
+// is observed once. The first step of a release has nothing to be late
+// for, nor has a step after one this process did not take (it started
+// since); a reconcile that took no step observes nothing, and a step
+// taken early (the interval restarted when the weight reached the routes)
+// is not a scheduled one.
 func TestEachStepsLatenessIsObservedOnceAgainstItsSchedule(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	c := canary("podinfo", "podinfo", t0, 5)
 	c.Spec.Analysis = &flaggerv1.CanaryAnalysis{Interval: "10s"}
 	r, reg, _ := newRecorder(t, c)
-	first := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0), Decision: "Advance canary weight 5"}
-	r.Analysed(c, nil, first, t0.Add(700*time.Millisecond))
-	// Due at t0+10s (the record's second plus the interval), ran 300 ms late.
-	second := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(10 * time.Second)), Decision: "Advance canary weight 10"}
-	r.Analysed(c, first, second, t0.Add(10300*time.Millisecond))
-	r.Analysed(c, second, second.DeepCopy(), t0.Add(10500*time.Millisecond))
-	early := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(12 * time.Second)), Decision: "Traffic moved to canary weight 10 only now"}
-	r.Analysed(c, second, early, t0.Add(12*time.Second))
-	// Due at t0+22s, ran 3.2 s late.
-	third := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(25 * time.Second)), Decision: "Advance canary weight 15"}
-	r.Analysed(c, early, third, t0.Add(25200*time.Millisecond))
+	before := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(-10 * time.Second)), Decision: "Advance canary weight 5"}
+	// The record's time is to the second; the step ran at t0+0.7s.
+	first := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0), Decision: "Advance canary weight 10"}
+	r.Analysed(c, before, first, t0.Add(700*time.Millisecond))
+	// Due at t0+10.7s, ran 300 ms late.
+	second := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(11 * time.Second)), Decision: "Advance canary weight 15"}
+	r.Analysed(c, first, second, t0.Add(11*time.Second))
+	r.Analysed(c, second, second.DeepCopy(), t0.Add(11500*time.Millisecond))
+	early := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(13 * time.Second)), Decision: "Traffic moved to canary weight 15 only now"}
+	r.Analysed(c, second, early, t0.Add(13*time.Second))
+	// Due at t0+23s, ran 3.2 s late.
+	third := &flaggerv1.AnalysisRecord{Time: metav1.NewTime(t0.Add(26 * time.Second)), Decision: "Advance canary weight 20"}
+	r.Analysed(c, early, third, t0.Add(26200*time.Millisecond))
 
 	want := `
-# HELP serin_step_lateness_seconds Seconds between when an analysis step was due (the previous step's time plus the interval) and when it ran; a step held back by a gate (a workload not ready) is late too.
+# HELP serin_step_lateness_seconds Seconds between when an analysis step was due (an interval after the previous step ran) and when it ran; a step held back by a gate (a workload not ready) is late too.
 # TYPE serin_step_lateness_seconds histogram
 serin_step_lateness_seconds_bucket{le="0.01"} 0
 serin_step_lateness_seconds_bucket{le="0.025"} 0
