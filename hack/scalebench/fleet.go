@@ -118,11 +118,20 @@ loop:
 	return err
 }
 
-// release writes revision rev into every target's pod template and
-// returns when each write was done and the template hash it gives.
-func (f *fleet) release(ctx context.Context, rev string) (map[string]time.Time, map[string]string, error) {
+// patches is one fleet-wide release as the benchmark wrote it.
+type patches struct {
+	// written is when each target's patch returned; hashes, the template
+	// hash it gives.
+	written map[string]time.Time
+	hashes  map[string]string
+	// took is how long each patch took.
+	took []time.Duration
+}
+
+// release writes revision rev into every target's pod template.
+func (f *fleet) release(ctx context.Context, rev string) (*patches, error) {
 	var mu sync.Mutex
-	written, hashes := map[string]time.Time{}, map[string]string{}
+	p := &patches{written: map[string]time.Time{}, hashes: map[string]string{}}
 	err := f.each(ctx, func(i int) error {
 		d := &appsv1.Deployment{}
 		if err := f.cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name(i)}, d); err != nil {
@@ -130,15 +139,18 @@ func (f *fleet) release(ctx context.Context, rev string) (map[string]time.Time, 
 		}
 		patch := client.MergeFrom(d.DeepCopy())
 		d.Spec.Template.Annotations = map[string]string{"scalebench/revision": rev}
+		start := time.Now()
 		if err := f.cl.Patch(ctx, d, patch); err != nil {
 			return err
 		}
+		done := time.Now()
 		mu.Lock()
 		defer mu.Unlock()
-		written[name(i)], hashes[name(i)] = time.Now(), workload.TemplateHash(&d.Spec.Template)
+		p.written[name(i)], p.hashes[name(i)] = done, workload.TemplateHash(&d.Spec.Template)
+		p.took = append(p.took, done.Sub(start))
 		return nil
 	})
-	return written, hashes, err
+	return p, err
 }
 
 // waitFor polls count every 2 s until it reaches want, logging progress.

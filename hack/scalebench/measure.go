@@ -163,6 +163,7 @@ type results struct {
 	released                     time.Duration
 	release                      release
 	rollback                     []time.Duration
+	breakdown                    breakdown
 	peakRSS                      int64
 	cpuSeconds                   float64
 	throttled                    int
@@ -188,6 +189,7 @@ func (r *results) print(w io.Writer, o options) {
 		fmt.Fprintf(w, "rollback decision (its status write done) → HTTPRoute 100/0 written, from the audit log, %d rollbacks: p50 %s, p99 %s, max %s\n",
 			len(r.rollback), ms(percentile(r.rollback, 50)), ms(percentile(r.rollback, 99)), ms(percentile(r.rollback, 100)))
 	}
+	r.breakdown.print(w)
 }
 
 // operatorRequests is the number of requests the operator's user made so

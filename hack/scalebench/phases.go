@@ -56,9 +56,13 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	if err != nil {
 		return nil, err
 	}
+	lateBefore, queueBefore, err := operatorHistograms(ctx, op)
+	if err != nil {
+		return nil, err
+	}
 	start = time.Now()
 	profiled := prof.cpu(ctx)
-	written, hashes, err := f.release(ctx, "2")
+	rel, err := f.release(ctx, "2")
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}
@@ -88,9 +92,16 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	res.releaseRequest = len(reqs) - before
 	res.perRelease = float64(res.releaseRequest) / float64(f.o.n)
 	res.releaseMix = requestMix(reqs[before:], f.o.n)
-	res.release = rec.analyse(written, hashes, f.o.interval)
+	res.release = rec.analyse(rel.written, rel.hashes, f.o.interval)
+	res.breakdown.patch = rel.took
+	res.breakdown.operatorShare(reqs[before:], rel.written)
+	late, queue, err := operatorHistograms(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	res.breakdown.lateness, res.breakdown.queueWait = since(late, lateBefore), since(queue, queueBefore)
 	if f.gate != nil {
-		if res.rollback, err = f.rollBack(ctx, op, rec); err != nil {
+		if res.rollback, err = f.rollBack(ctx, op, rec, &res.breakdown); err != nil {
 			return nil, err
 		}
 	}
@@ -177,10 +188,10 @@ func waitSettled(ctx context.Context, op *framework.Operator) error {
 
 // rollBack releases a third revision whose gate fails at each canary's
 // second step, and times each rollback's routes.
-func (f *fleet) rollBack(ctx context.Context, op *framework.Operator, rec *recorder) ([]time.Duration, error) {
+func (f *fleet) rollBack(ctx context.Context, op *framework.Operator, rec *recorder, b *breakdown) ([]time.Duration, error) {
 	f.gate.failFromNow()
 	start := time.Now()
-	_, hashes, err := f.release(ctx, "3")
+	rel, err := f.release(ctx, "3")
 	if err != nil {
 		return nil, fmt.Errorf("release to roll back: %w", err)
 	}
@@ -195,5 +206,5 @@ func (f *fleet) rollBack(ctx context.Context, op *framework.Operator, rec *recor
 	if err := waitSettled(ctx, op); err != nil {
 		return nil, err
 	}
-	return f.rollbackLatencies(rec, hashes, start)
+	return f.rollbackLatencies(rec, rel.hashes, start, b)
 }

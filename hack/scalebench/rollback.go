@@ -71,12 +71,15 @@ func (g *gate) failFromNow() {
 // routes at 100/0, for the canaries failed (a Failed state of the release
 // of hashes delivered). Each is the operator's last HTTPRoute patch of the
 // canary after since; the decision is its last status write before that.
-func (f *fleet) rollbackLatencies(states *recorder, hashes map[string]string, since time.Time) ([]time.Duration, error) {
+// b gets each rollback's share of the operator (decision written → route
+// patch received) and of the API server (the route patch).
+func (f *fleet) rollbackLatencies(states *recorder, hashes map[string]string, since time.Time, b *breakdown) ([]time.Duration, error) {
 	reqs, err := f.c.OperatorRequests()
 	if err != nil {
 		return nil, err
 	}
-	decided, routed := map[string]time.Time{}, map[string]time.Duration{}
+	type rollback struct{ decided, received, routed time.Time }
+	decided, rollbacks := map[string]time.Time{}, map[string]rollback{}
 	for _, r := range reqs {
 		if r.Namespace != namespace || r.Code != http.StatusOK || r.Completed.Before(since) {
 			continue
@@ -85,7 +88,7 @@ func (f *fleet) rollbackLatencies(states *recorder, hashes map[string]string, si
 		case r.Resource == "canaries" && r.Subresource == "status" && r.Verb == "update":
 			decided[r.Name] = r.Completed
 		case r.Resource == "httproutes" && r.Verb == "patch" && !decided[r.Name].IsZero():
-			routed[r.Name] = r.Completed.Sub(decided[r.Name])
+			rollbacks[r.Name] = rollback{decided: decided[r.Name], received: r.Received, routed: r.Completed}
 		}
 	}
 	states.mu.Lock()
@@ -98,11 +101,13 @@ func (f *fleet) rollbackLatencies(states *recorder, hashes map[string]string, si
 		if !failed {
 			continue
 		}
-		d, ok := routed[name]
-		if !ok {
+		rb := rollbacks[name]
+		if rb.routed.IsZero() {
 			return nil, fmt.Errorf("canary %s rolled back without a route write in the audit log", name)
 		}
-		out = append(out, d)
+		out = append(out, rb.routed.Sub(rb.decided))
+		b.rollbackReaction = append(b.rollbackReaction, rb.received.Sub(rb.decided))
+		b.rollbackRoute = append(b.rollbackRoute, rb.routed.Sub(rb.received))
 	}
 	return out, nil
 }

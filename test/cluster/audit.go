@@ -120,8 +120,9 @@ type Request struct {
 	UserAgent string
 	// Code is the response's HTTP status code.
 	Code int32
-	// Completed is when the API server finished the response.
-	Completed time.Time
+	// Received is when the API server received the request; Completed,
+	// when it finished the response.
+	Received, Completed time.Time
 }
 
 // OperatorRequests returns the requests of OperatorUser, in order.
@@ -142,7 +143,7 @@ func (c *Cluster) OperatorRequests() ([]Request, error) {
 		if e.ResponseStatus != nil {
 			r.Code = e.ResponseStatus.Code
 		}
-		r.Completed = e.StageTimestamp.Time
+		r.Received, r.Completed = e.RequestReceivedTimestamp.Time, e.StageTimestamp.Time
 		out = append(out, r)
 	}
 	return out, nil

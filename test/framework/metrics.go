@@ -88,3 +88,16 @@ func (o *Operator) series(ctx context.Context, name string, labels map[string]st
 	}
 	return out, nil
 }
+
+// Histogram returns the one histogram series of name whose labels include
+// labels; an error when there is none or more than one.
+func (o *Operator) Histogram(ctx context.Context, name string, labels map[string]string) (*dto.Histogram, error) {
+	samples, err := o.series(ctx, name, labels)
+	if err != nil {
+		return nil, err
+	}
+	if len(samples) != 1 || samples[0].Histogram == nil {
+		return nil, fmt.Errorf("%s: %d series with labels %v, want one histogram", name, len(samples), labels)
+	}
+	return samples[0].Histogram, nil
+}
