@@ -35,24 +35,20 @@ type breakdown struct {
 	// writes is how long the API server took over each of the operator's
 	// writes during the release (events left out: they are sent apart).
 	writes []time.Duration
-	// lateness and queueWait are the operator's own histograms over the
-	// release: how late its steps ran (serin_step_lateness_seconds), and
-	// how long a canary waited in its work queue for a worker.
-	lateness, queueWait *dto.Histogram
+	// lateness is the operator's own histogram of how late its steps ran
+	// over the release (serin_step_lateness_seconds): its share of the
+	// lateness the benchmark sees, which adds the API server's write and
+	// watch.
+	lateness *dto.Histogram
 	// rollbackReaction is, per rolled-back canary, its rollback's status
 	// write completed → its HTTPRoute patch received; rollbackRoute, the
 	// API server's time over that patch.
 	rollbackReaction, rollbackRoute []time.Duration
 }
 
-// operatorHistograms reads the operator's step lateness and queue wait
-// histograms.
-func operatorHistograms(ctx context.Context, op *framework.Operator) (lateness, queueWait *dto.Histogram, err error) {
-	if lateness, err = op.Histogram(ctx, "serin_step_lateness_seconds", nil); err != nil {
-		return nil, nil, err
-	}
-	queueWait, err = op.Histogram(ctx, "workqueue_queue_duration_seconds", map[string]string{"name": "canary"})
-	return lateness, queueWait, err
+// stepLateness reads the operator's step lateness histogram.
+func stepLateness(ctx context.Context, op *framework.Operator) (*dto.Histogram, error) {
+	return op.Histogram(ctx, "serin_step_lateness_seconds", nil)
 }
 
 // since is the histogram of the observations of h after before.
@@ -133,7 +129,6 @@ func (b *breakdown) print(w io.Writer) {
 	fmt.Fprintf(w, "  detection: patch returned → operator's status write received %s; that write in the API server %s\n", ms(b.reaction), ms(b.statusWrite))
 	if b.lateness != nil {
 		fmt.Fprintf(w, "  step lateness as the operator measures it (due → run): %s\n", le(b.lateness))
-		fmt.Fprintf(w, "  work queue wait for a worker: %s\n", le(b.queueWait))
 	}
 	if len(b.rollbackReaction) > 0 {
 		fmt.Fprintf(w, "  rollback: status write done → HTTPRoute patch received %s; that patch in the API server %s\n", ms(b.rollbackReaction), ms(b.rollbackRoute))

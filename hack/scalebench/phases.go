@@ -56,7 +56,7 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	if err != nil {
 		return nil, err
 	}
-	lateBefore, queueBefore, err := operatorHistograms(ctx, op)
+	lateBefore, err := stepLateness(ctx, op)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +95,11 @@ func (f *fleet) measure(ctx context.Context, bin, logPath string) (*results, err
 	res.release = rec.analyse(rel.written, rel.hashes, f.o.interval)
 	res.breakdown.patch = rel.took
 	res.breakdown.operatorShare(reqs[before:], rel.written)
-	late, queue, err := operatorHistograms(ctx, op)
+	late, err := stepLateness(ctx, op)
 	if err != nil {
 		return nil, err
 	}
-	res.breakdown.lateness, res.breakdown.queueWait = since(late, lateBefore), since(queue, queueBefore)
+	res.breakdown.lateness = since(late, lateBefore)
 	if f.gate != nil {
 		if res.rollback, err = f.rollBack(ctx, op, rec, &res.breakdown); err != nil {
 			return nil, err
