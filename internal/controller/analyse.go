@@ -74,9 +74,7 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 		return ctrl.Result{}, err
 	}
 	r.Telemetry.Analysed(c, before, after, stepped)
-	if after != nil && (before == nil || !after.Time.Equal(&before.Time) || after.Decision != before.Decision) {
-		r.writes.stepped(client.ObjectKeyFromObject(c), after, stepped)
-	}
+	r.recordStep(c, before, after, stepped)
 	convergeErr := r.converge(ctx, s, configs, persist, statusSource(c, read))
 	r.announce(ctx, c, d.Events)
 	r.Telemetry.Transition(c, previous)
@@ -93,11 +91,28 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 	return ctrl.Result{RequeueAfter: dueAfter(d.RequeueAfter, r.Clock.Since(stepped))}, nil
 }
 
-// dueAfter is how long after now the next step is due, wait after the step
-// that took took since: counted from the step, not from the end of its
-// writes, so that under a slow API server the steps do not come later and
-// later by the time each step's writes took. 0 (wait for a change) stays
-// 0; a step already due is requeued at once.
+// recordStep remembers when the step that wrote after ran, if it took one,
+// and how late it was: due an interval after the step before it, if this
+// process ran that one. A step taken early (the weight reached the routes
+// only now, which restarts the interval) was not due and is not counted.
+func (r *CanaryReconciler) recordStep(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
+	if after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
+		return
+	}
+	key := client.ObjectKeyFromObject(c)
+	if prev := r.writes.steppedAt(key, before); !prev.IsZero() {
+		if late := at.Sub(prev.Add(c.GetInterval())); late >= 0 {
+			r.Telemetry.StepLate(late)
+		}
+	}
+	r.writes.stepped(key, after, at)
+}
+
+// dueAfter is how long from now the next step is due: wait counts from the
+// step, which ran took ago, not from the end of its writes, so that under
+// a slow API server the steps do not come later and later by the time
+// each step's writes took. 0 (wait for a change) stays 0; a step already
+// due is requeued at once.
 func dueAfter(wait, took time.Duration) time.Duration {
 	if wait <= 0 {
 		return wait

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,6 +21,7 @@ import (
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
 	"github.com/serin-dev/serin/internal/router"
+	"github.com/serin-dev/serin/internal/telemetry"
 )
 
 // The end of a release is carried out in one order: the status is written,
@@ -406,5 +409,59 @@ func TestTheNextStepIsNotTakenBeforeAnIntervalHasPassed(t *testing.T) {
 	}
 	if w := e.canary().Status.CanaryWeight; w == stepped {
 		t.Errorf("an interval after the step: weight still %d, want the next step", w)
+	}
+}
+
+// How late each step ran is observed once, against an interval after the
+// step before it: not for a step after one another process took (its
+// time is known to the second only), nor for a reconcile that took no
+// step.
+func TestEachStepsLatenessIsObservedOnce(t *testing.T) {
+	f := newRelease(atWeight(20))
+	e := newEnv(t, withObjects(f.objects()...))
+	reg := prometheus.NewRegistry()
+	rec, err := telemetry.New(reg, e.client, "dev", "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.r.Telemetry = rec
+	step := func(after time.Duration) {
+		t.Helper()
+		c := e.canary()
+		e.routes["fake"].weights = router.Weights{Primary: 100 - c.Status.CanaryWeight, Canary: c.Status.CanaryWeight}
+		e.clock.Step(after)
+		if _, err := e.reconcile(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(700 * time.Millisecond)   // after a step this process did not take
+	step(10300 * time.Millisecond) // 300 ms late
+	step(500 * time.Millisecond)   // no step
+	step(12700 * time.Millisecond) // 3.2 s late
+	if w := e.canary().Status.CanaryWeight; w != 50 {
+		t.Fatalf("weight %d after three steps from 20, want 50", w)
+	}
+	want := `
+# HELP serin_step_lateness_seconds Seconds between when an analysis step was due (an interval after the previous step ran) and when it ran; a step held back by a gate (a workload not ready) is late too.
+# TYPE serin_step_lateness_seconds histogram
+serin_step_lateness_seconds_bucket{le="0.01"} 0
+serin_step_lateness_seconds_bucket{le="0.025"} 0
+serin_step_lateness_seconds_bucket{le="0.05"} 0
+serin_step_lateness_seconds_bucket{le="0.1"} 0
+serin_step_lateness_seconds_bucket{le="0.25"} 0
+serin_step_lateness_seconds_bucket{le="0.5"} 1
+serin_step_lateness_seconds_bucket{le="1"} 1
+serin_step_lateness_seconds_bucket{le="2.5"} 1
+serin_step_lateness_seconds_bucket{le="5"} 2
+serin_step_lateness_seconds_bucket{le="10"} 2
+serin_step_lateness_seconds_bucket{le="30"} 2
+serin_step_lateness_seconds_bucket{le="60"} 2
+serin_step_lateness_seconds_bucket{le="300"} 2
+serin_step_lateness_seconds_bucket{le="+Inf"} 2
+serin_step_lateness_seconds_sum 3.5
+serin_step_lateness_seconds_count 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "serin_step_lateness_seconds"); err != nil {
+		t.Error(err)
 	}
 }

@@ -111,6 +111,14 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 	r.duration.WithLabelValues(c.Name, c.Namespace).Observe(d.Seconds())
 }
 
+// StepLate records how long after it was due an analysis step ran.
+func (r *Recorder) StepLate(d time.Duration) {
+	if r == nil {
+		return
+	}
+	r.lateness.Observe(d.Seconds())
+}
+
 // Analysed records when a canary's analysis step ran (at, the wall clock
 // when it started its checks, to the millisecond) if the step changed
 // status.lastAnalysis: `serin replay` takes each new value as one step
@@ -118,23 +126,11 @@ func (r *Recorder) ObserveStep(c *flaggerv1.Canary, d time.Duration) {
 // step's time truncated to the second, so it is kept here as well, and
 // exported once the cache holds after. 0 while there is no record (before
 // a release's first step).
-//
-// A step that follows another of the release this process took was due
-// an interval after that one ran; how late it ran is observed. A step
-// taken before it was due (the weight reached the routes only now, which
-// restarts the interval) is not a scheduled one and is not observed.
 func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
 	if r == nil || after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
 		return
 	}
-	if before != nil {
-		if prev, ok := r.canaryGauges.stepAt(c.Namespace, c.Name, before); ok {
-			if late := at.Sub(prev.Add(c.GetInterval())); late >= 0 {
-				r.lateness.Observe(late.Seconds())
-			}
-		}
-	}
-	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: at.Truncate(time.Millisecond)})
+	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: float64(at.UnixMilli()) / 1000})
 }
 
 // MetricResults records the values of an analysis run.
@@ -196,7 +192,7 @@ type canaryCollector struct {
 type stepStamp struct {
 	record   int64
 	decision string
-	at       time.Time
+	at       float64
 }
 
 // stampsKept bounds the step times kept per canary: enough for a cache
@@ -235,22 +231,15 @@ func (cc *canaryCollector) lastAnalysis(c *flaggerv1.Canary) (float64, bool) {
 	if la == nil {
 		return 0, true
 	}
-	at, ok := cc.stepAt(c.Namespace, c.Name, la)
-	return float64(at.UnixMilli()) / 1000, ok
-}
-
-// stepAt is when the step that wrote record ran, to the millisecond; not
-// known (false) when this process did not take it or no longer keeps it.
-func (cc *canaryCollector) stepAt(namespace, name string, record *flaggerv1.AnalysisRecord) (time.Time, bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	stamps := cc.steps[[2]string{namespace, name}]
+	stamps := cc.steps[[2]string{c.Namespace, c.Name}]
 	for i := len(stamps) - 1; i >= 0; i-- {
-		if stamps[i].record == record.Time.Unix() && stamps[i].decision == record.Decision {
+		if stamps[i].record == la.Time.Unix() && stamps[i].decision == la.Decision {
 			return stamps[i].at, true
 		}
 	}
-	return time.Time{}, false
+	return 0, false
 }
 
 func (cc *canaryCollector) Describe(ch chan<- *prometheus.Desc) {
