@@ -10,6 +10,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"k8s.io/utils/ptr"
 
 	"github.com/serin-dev/serin/test/cluster"
 	"github.com/serin-dev/serin/test/framework"
@@ -53,18 +54,16 @@ func stepLateness(ctx context.Context, op *framework.Operator) (*dto.Histogram, 
 
 // since is the histogram of the observations of h after before.
 func since(h, before *dto.Histogram) *dto.Histogram {
-	out := &dto.Histogram{SampleCount: ptr(h.GetSampleCount() - before.GetSampleCount())}
+	out := &dto.Histogram{SampleCount: ptr.To(h.GetSampleCount() - before.GetSampleCount())}
 	for i, b := range h.GetBucket() {
 		n := b.GetCumulativeCount()
 		if i < len(before.GetBucket()) {
 			n -= before.GetBucket()[i].GetCumulativeCount()
 		}
-		out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: ptr(n)})
+		out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: ptr.To(n)})
 	}
 	return out
 }
-
-func ptr(n uint64) *uint64 { return &n }
 
 // bucketPercentile is the upper bound of the bucket that holds the p-th
 // percentile observation of h: the percentile is at most that. +Inf when
@@ -86,20 +85,14 @@ func bucketPercentile(h *dto.Histogram, p int) float64 {
 // operatorShare reads, from the operator's requests reqs, each canary's
 // reaction to the patch written at written[name] and the API server's
 // time over that status write, and the API server's time over each of
-// the operator's writes from the first patch on.
+// the operator's writes; reqs are those of the release.
 func (b *breakdown) operatorShare(reqs []cluster.Request, written map[string]time.Time) {
-	first := time.Time{}
-	for _, at := range written {
-		if first.IsZero() || at.Before(first) {
-			first = at
-		}
-	}
 	seen := map[string]bool{}
 	for _, r := range reqs {
-		if r.Received.Before(first) || r.Code >= http.StatusMultipleChoices {
+		if r.Code >= http.StatusMultipleChoices {
 			continue
 		}
-		if writeVerb(r.Verb) && r.Resource != "events" {
+		if cluster.IsWrite(r.Verb) && r.Resource != "events" {
 			b.writes = append(b.writes, r.Completed.Sub(r.Received))
 		}
 		at, ok := written[r.Name]
@@ -110,10 +103,6 @@ func (b *breakdown) operatorShare(reqs []cluster.Request, written map[string]tim
 		b.reaction = append(b.reaction, r.Received.Sub(at))
 		b.statusWrite = append(b.statusWrite, r.Completed.Sub(r.Received))
 	}
-}
-
-func writeVerb(v string) bool {
-	return v == "create" || v == "update" || v == "patch" || v == "delete"
 }
 
 // print writes the breakdown under the run's table.

@@ -248,3 +248,10 @@ func Holder(candidates []flaggerv1.Canary) *flaggerv1.Canary {
 	}
 	return h
 }
+
+// SameStep reports whether two analysis records were written by one step:
+// the same time (the status keeps the second) and decision. A reconcile
+// that took no step leaves the record as it was.
+func SameStep(a, b *flaggerv1.AnalysisRecord) bool {
+	return a != nil && b != nil && a.Time.Unix() == b.Time.Unix() && a.Decision == b.Decision
+}

@@ -96,7 +96,7 @@ func (r *CanaryReconciler) analyse(ctx context.Context, s *scope, persist func()
 // process ran that one. A step taken early (the weight reached the routes
 // only now, which restarts the interval) was not due and is not counted.
 func (r *CanaryReconciler) recordStep(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
-	if after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
+	if after == nil || analysis.SameStep(before, after) {
 		return
 	}
 	key := client.ObjectKeyFromObject(c)

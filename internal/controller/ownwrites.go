@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	flaggerv1 "github.com/serin-dev/serin/api/v1beta1"
+	"github.com/serin-dev/serin/internal/analysis"
 )
 
 // ownWrites remembers, for each canary, what the operator's own writes
@@ -43,12 +44,11 @@ type canaryWrites struct {
 	scaled map[string]scaleWrite
 }
 
-// stepRun is an analysis step this process ran: the record it wrote (its
-// time, to the second, and its decision) and when it ran.
+// stepRun is an analysis step this process ran: the record it wrote and
+// when it ran.
 type stepRun struct {
-	record   int64
-	decision string
-	at       time.Time
+	record *flaggerv1.AnalysisRecord
+	at     time.Time
 }
 
 // scaleWrite is a replica count the operator set on a Deployment whose
@@ -109,7 +109,7 @@ func (w *ownWrites) statusWrittenAt(canary types.NamespacedName) time.Time {
 func (w *ownWrites) stepped(canary types.NamespacedName, record *flaggerv1.AnalysisRecord, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.entry(canary).step = stepRun{record: record.Time.Unix(), decision: record.Decision, at: at}
+	w.entry(canary).step = stepRun{record: &flaggerv1.AnalysisRecord{Time: record.Time, Decision: record.Decision}, at: at}
 }
 
 // steppedAt is when this process ran the step that wrote record; zero when
@@ -118,7 +118,7 @@ func (w *ownWrites) steppedAt(canary types.NamespacedName, record *flaggerv1.Ana
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	cw := w.canary[canary]
-	if cw == nil || record == nil || cw.step.record != record.Time.Unix() || cw.step.decision != record.Decision {
+	if cw == nil || !analysis.SameStep(cw.step.record, record) {
 		return time.Time{}
 	}
 	return cw.step.at

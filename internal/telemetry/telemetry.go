@@ -127,7 +127,7 @@ func (r *Recorder) StepLate(d time.Duration) {
 // exported once the cache holds after. 0 while there is no record (before
 // a release's first step).
 func (r *Recorder) Analysed(c *flaggerv1.Canary, before, after *flaggerv1.AnalysisRecord, at time.Time) {
-	if r == nil || after == nil || (before != nil && after.Time.Equal(&before.Time) && after.Decision == before.Decision) {
+	if r == nil || after == nil || analysis.SameStep(before, after) {
 		return
 	}
 	r.canaryGauges.stepped(c.Namespace, c.Name, stepStamp{record: after.Time.Unix(), decision: after.Decision, at: float64(at.UnixMilli()) / 1000})

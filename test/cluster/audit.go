@@ -62,6 +62,9 @@ func writeAuditPolicy(dir, logPath string, writes bool) ([]string, error) {
 // writeVerbs are the verbs Writes returns.
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
 
+// IsWrite reports whether the audited verb changes objects.
+func IsWrite(verb string) bool { return writeVerbs[verb] }
+
 // Writes reads the audit log: the writes the API server carried out
 // (dry runs and refused requests left out), in order.
 func (c *Cluster) Writes() ([]auditv1.Event, error) {
