@@ -253,16 +253,30 @@ func TestRunRetries(t *testing.T) {
 	}
 }
 
+// Each attempt's timeout leaves the request time to reach the server on a
+// loaded machine (at 50 ms, an attempt could give up before the server had
+// read it); the server's handler runs apart from the client, so its count
+// is awaited rather than read at once.
 func TestRunRetriesTransportErrors(t *testing.T) {
 	h := &hookServer{block: true}
 	url := newHookServer(t, h)
-	canary := newCanary(flaggerv1.CanaryWebhook{Name: "slow", URL: url, Timeout: "50ms", Retries: 1})
+	canary := newCanary(flaggerv1.CanaryWebhook{Name: "slow", URL: url, Timeout: "500ms", Retries: 1})
 
 	got := (&Client{}).Run(context.Background(), canary, flaggerv1.RolloutHook, "")
 
-	if len(got) != 1 || got[0].Err == nil || h.calls() != 2 {
-		t.Errorf("results = %+v after %d calls, want a failure after 2 calls", got, h.calls())
+	if calls := h.awaitCalls(2, 5*time.Second); len(got) != 1 || got[0].Err == nil || calls != 2 {
+		t.Errorf("results = %+v after %d calls, want a failure after 2 calls", got, calls)
 	}
+}
+
+// awaitCalls waits up to within for the server to have seen n calls and
+// returns how many it saw.
+func (h *hookServer) awaitCalls(n int, within time.Duration) int {
+	deadline := time.Now().Add(within)
+	for h.calls() < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return h.calls()
 }
 
 func TestRunRejectsABadTimeout(t *testing.T) {

@@ -128,7 +128,12 @@ func (o *observer) advancedBetween(from, to time.Time) []string {
 	for name, runs := range o.runs {
 		for _, r := range runs {
 			forward := strings.HasPrefix(r.Decision, "Advance") || r.Decision == "Promoting"
-			if r.Passed && forward && !r.Time.Time.Before(from) && !r.Time.Time.After(to) {
+			// The record keeps the step's second: the step ran within
+			// [Time, Time+1s), and only one whose whole second lies in
+			// the outage surely ran while Prometheus was down. (A step
+			// at 0.9 s into the second Prometheus came back in, after it
+			// answered, was counted before.)
+			if r.Passed && forward && !r.Time.Time.Before(from) && !r.Time.Add(time.Second).After(to) {
 				out = append(out, fmt.Sprintf("%s at %s", name, r.Time.Format("15:04:05")))
 			}
 		}
